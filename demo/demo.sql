@@ -1,0 +1,93 @@
+-- demo/demo.sql: what demo/run.sh runs.  Readable on its own, too.
+\pset footer off
+\echo
+\echo '1. Install the extension into the database.'
+CREATE EXTENSION modelmgr;
+
+\echo
+\echo '2. Make a table of 50,000 house sales (size, bedrooms, age, distance to the'
+\echo '   centre, and the price). Prices follow a known formula plus noise: 1,850 per'
+\echo '   square metre, 9,000 per bedroom, -1,100 per year of age, -4,200 per km.'
+CREATE TABLE houses AS
+SELECT g AS id,
+       round((40 + 160 * abs(sin(g * 0.7)))::numeric, 1)::float8          AS sqm,
+       1 + (g * 7 % 5)                                                      AS bedrooms,
+       (g * 13 % 60)                                                        AS age_years,
+       round((0.5 + 25 * abs(cos(g * 1.3)))::numeric, 2)::float8           AS km_to_centre,
+       NULL::float8                                                         AS price
+FROM generate_series(1, 50000) AS g;
+UPDATE houses SET price = round((60000 + 1850 * sqm + 9000 * bedrooms - 1100 * age_years
+                                 - 4200 * km_to_centre + 15000 * sin(id * 3.1))::numeric, -2);
+ALTER TABLE houses ADD PRIMARY KEY (id);
+SELECT * FROM houses ORDER BY id LIMIT 5;
+
+\echo
+\echo '3. Train a linear regression on it. features => NULL means "every other numeric'
+\echo '   column" (the key column id is left out by itself). 20% of the rows are held'
+\echo '   out to test the model; the first version of a model is deployed right away.'
+SELECT name, version, algorithm, train_rows, test_rows, deployed,
+       round((metrics->'test'->>'r2')::numeric, 4)   AS test_r2,
+       round((metrics->'test'->>'rmse')::numeric, 0) AS test_rmse
+FROM modelmgr.train(name          => 'house_price',
+                    algorithm     => 'linear_regression',
+                    relation      => 'houses',
+                    target        => 'price');
+
+\echo
+\echo '4. What did it learn? describe() shows the coefficients (close to the formula).'
+SELECT key AS feature, round(value::numeric, 1) AS coefficient
+FROM jsonb_each_text(modelmgr.describe(modelmgr.load('house_price'))->'coefficients');
+
+\echo
+\echo '5. Predict: from an array of feature values, or straight from table rows.'
+SELECT round(modelmgr.predict('house_price', ARRAY[120, 3, 10, 5])::numeric, -2) AS price_of_120sqm_3bed_10y_5km;
+SELECT id, price, round(modelmgr.predict('house_price', h)::numeric, -2) AS predicted
+FROM houses AS h ORDER BY id LIMIT 5;
+
+\echo
+\echo '6. Retrain with a ridge penalty. The new version is deployed only if it beats the'
+\echo '   deployed one on the same held-out rows, else version 1 keeps serving. Step 8'
+\echo '   shows the reason recorded for the decision.'
+SELECT name, version, deployed, round((metrics->'test'->>'rmse')::numeric, 0) AS test_rmse
+FROM modelmgr.train('house_price', 'linear_regression', 'houses', 'price',
+                    params => '{"l2": 1000}');
+
+\echo
+\echo '7. The version table: every version is kept, with its lineage and metrics.'
+SELECT m.name, v.version, v.operation, v.algorithm, v.params, v.train_rows, v.test_rows,
+       round((v.metrics->'test'->>'r2')::numeric, 4) AS test_r2,
+       v.version = m.deployed_version AS deployed
+FROM modelmgr.model_versions v JOIN modelmgr.models m ON m.id = v.model_id
+ORDER BY v.version;
+
+\echo
+\echo '8. A monitoring query: the deployment history with who did what and why, and'
+\echo '   how the held-out error of each version compares with the deployed one.'
+SELECT d.action, d.from_version, d.to_version, d.reason, d.deployed_by
+FROM modelmgr.deployments d ORDER BY d.id;
+SELECT v.version,
+       round((v.metrics->'test'->>'rmse')::numeric, 0) AS test_rmse,
+       round(((v.metrics->'test'->>'rmse')::float8
+              / (SELECT (metrics->'test'->>'rmse')::float8 FROM modelmgr.model_versions
+                 WHERE version = m.deployed_version AND model_id = m.id))::numeric, 4) AS vs_deployed
+FROM modelmgr.model_versions v JOIN modelmgr.models m ON m.id = v.model_id
+ORDER BY v.version;
+
+\echo
+\echo '9. Deploy version 1 by hand, then roll back to what was deployed before: both'
+\echo '   steps are recorded in modelmgr.deployments, and predict() follows at once.'
+SELECT modelmgr.deploy('house_price', 1, 'prefer the plain model') AS now_deployed;
+SELECT modelmgr.rollback('house_price', 'changed our mind') AS now_deployed;
+SELECT action, from_version, to_version, reason FROM modelmgr.deployments ORDER BY id;
+
+\echo
+\echo '10. The same fit as a parallel aggregate, one model per group, in one query.'
+SELECT bedrooms,
+       round((modelmgr.describe(m)->'coefficients'->>'x1')::numeric, 1) AS per_sqm
+FROM (SELECT bedrooms, modelmgr.linear_fit(price, ARRAY[sqm, age_years, km_to_centre]) AS m
+      FROM houses GROUP BY bedrooms) s
+ORDER BY bedrooms;
+
+\echo
+\echo 'Done: trained, inspected, predicted, versioned, deployed and rolled back.'
+\echo 'See README.md and doc/ for everything else.'

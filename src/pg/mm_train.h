@@ -1,0 +1,59 @@
+/*
+ * mm_train.h
+ *	  The algorithm catalog (algorithms.c) and what train.c needs from it.
+ */
+#ifndef MM_TRAIN_H
+#define MM_TRAIN_H
+
+#include "postgres.h"
+
+#include "utils/jsonb.h"
+
+typedef enum mm_param_type
+{
+	MM_PARAM_NUMBER,
+	MM_PARAM_INTEGER,
+	MM_PARAM_BOOLEAN,
+	MM_PARAM_STRING
+} mm_param_type;
+
+typedef struct mm_param_spec
+{
+	const char *name;
+	mm_param_type type;
+	const char *dflt;			/* JSON text of the default */
+	double		min;			/* numbers: valid range */
+	double		max;
+	const char *values;			/* strings: comma-separated allowed values */
+	const char *description;
+} mm_param_spec;
+
+typedef struct mm_algorithm_spec
+{
+	const char *name;
+	const char *task;
+	const mm_param_spec *params;
+	int			nparams;
+	const char *description;
+} mm_algorithm_spec;
+
+#define MM_MAX_PARAMS 32
+
+typedef struct mm_param_values
+{
+	const mm_algorithm_spec *spec;
+	double		number[MM_MAX_PARAMS];
+	bool		boolean[MM_MAX_PARAMS];
+	char	   *string[MM_MAX_PARAMS];
+} mm_param_values;
+
+/* The algorithm called name; an error listing the known ones if none. */
+extern const mm_algorithm_spec *mm_find_algorithm(const char *name);
+extern void mm_parse_params(const mm_algorithm_spec *alg, Jsonb *params,
+							mm_param_values *out);
+extern double mm_param_number(const mm_param_values *pv, const char *name);
+extern bool mm_param_bool(const mm_param_values *pv, const char *name);
+extern const char *mm_param_string(const mm_param_values *pv, const char *name);
+extern Jsonb *mm_params_jsonb(const mm_param_values *pv);
+
+#endif							/* MM_TRAIN_H */

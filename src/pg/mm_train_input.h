@@ -1,0 +1,29 @@
+/*
+ * mm_train_input.h
+ *	  The relation, target and features a training reads (train_input.c).
+ */
+#ifndef MM_TRAIN_INPUT_H
+#define MM_TRAIN_INPUT_H
+
+#include "postgres.h"
+
+#include "utils/array.h"
+
+#define MM_MAX_TRAIN_FEATURES 4096
+
+typedef struct mm_train_input
+{
+	Oid			relid;
+	char	   *qualified;		/* quoted schema.relation */
+	char	   *target;
+	int			p;
+	char	  **features;
+	char	   *query;			/* SELECT target::float8, f1::float8, ... */
+} mm_train_input;
+
+extern void mm_resolve_train_input(Oid relid, const char *target,
+								   ArrayType *features, ArrayType *group_by,
+								   const char *algorithm, mm_train_input *in);
+extern Datum mm_train_features_datum(const mm_train_input *in);
+
+#endif							/* MM_TRAIN_INPUT_H */

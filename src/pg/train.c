@@ -1,0 +1,723 @@
+/*
+ * train.c
+ *	  modelmgr.train(): one pass over the relation (read with the caller's
+ *	  rights), a deterministic train/test split, the fit, metrics from
+ *	  sufficient statistics, and a new registry version.
+ *
+ * The split: a row is held out iff hash(seed, row values) < test_fraction,
+ * so it depends neither on scan order nor on parallelism, and can be rebuilt
+ * later.  Test MSE and R2 come from a second QR state over the held-out rows
+ * (the SSE of any linear model is a function of that state); MAE comes from
+ * a bounded sample of rows chosen by a second hash (the rows with the
+ * smallest hashes, at most MM_SAMPLE_ROWS per split), so memory stays flat.
+ * With up to MM_SAMPLE_ROWS rows in a split, its MAE is exact.
+ *
+ * NULL features: rows with a NULL feature are buffered (bounded by
+ * modelmgr.max_training_memory) until the training means are known, then
+ * imputed with them and added; the means are recorded in the model and used
+ * at predict time.  NaN and infinite values are refused with an error.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "portability/instr_time.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/tuplestore.h"
+
+#include "mm_bytes.h"
+#include "mm_linreg.h"
+#include "mm_pg.h"
+#include "mm_predict.h"
+#include "mm_train.h"
+#include "mm_train_input.h"
+
+PG_FUNCTION_INFO_V1(mm_train);
+
+#define MM_SAMPLE_ROWS 10000
+#define MM_FETCH_ROWS 10000
+
+/* Bottom-k sample of rows by hash: a max-heap on the key. */
+typedef struct RowSample
+{
+	int			cap;
+	int			n;
+	int			width;
+	uint64	   *keys;
+	double	   *rows;
+} RowSample;
+
+typedef struct TrainRun
+{
+	mm_train_input in;
+	int			p;
+	double		fraction;
+	uint64		seed;
+	bool		impute_error;
+	mm_linreg_options opt;
+	mm_linreg_state *train;
+	mm_linreg_state *test;
+	double	   *pending;		/* rows with a NULL feature: flag, y, x */
+	int64		pending_n;
+	int64		pending_cap;
+	RowSample	train_sample;
+	RowSample	test_sample;
+	int64		rows_read;
+	int64		null_target;
+	int64		null_rows;
+	Size		mem_used;
+	double	   *coef;
+	double		intercept;
+} TrainRun;
+
+static void
+charge_memory(TrainRun *run, Size bytes, const char *what)
+{
+	run->mem_used += bytes;
+	if (run->mem_used > mm_training_memory_limit())
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("training needs more than modelmgr.max_training_memory (%d kB) for %s",
+						mm_max_training_memory_kb, what),
+				 errhint("Raise modelmgr.max_training_memory, use fewer features, or filter out rows with NULL features.")));
+}
+
+static uint64
+mix64(uint64 x)
+{
+	x ^= x >> 30;
+	x *= UINT64CONST(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64CONST(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
+
+static void
+sample_init(TrainRun *run, RowSample *s, int width)
+{
+	/* keep a sample under ~8 MB per split however wide the rows */
+	s->cap = Min(MM_SAMPLE_ROWS, Max(1000, (8 * 1024 * 1024) / (int) (sizeof(double) * width)));
+	s->n = 0;
+	s->width = width;
+	charge_memory(run, (Size) s->cap * (sizeof(uint64) + sizeof(double) * width), "the metric sample");
+	s->keys = palloc(sizeof(uint64) * s->cap);
+	s->rows = palloc_extended(sizeof(double) * s->cap * width, MCXT_ALLOC_HUGE);
+}
+
+static void
+sample_swap(RowSample *s, int a, int b, double *tmp)
+{
+	uint64		k = s->keys[a];
+
+	s->keys[a] = s->keys[b];
+	s->keys[b] = k;
+	memcpy(tmp, s->rows + (Size) a * s->width, sizeof(double) * s->width);
+	memcpy(s->rows + (Size) a * s->width, s->rows + (Size) b * s->width, sizeof(double) * s->width);
+	memcpy(s->rows + (Size) b * s->width, tmp, sizeof(double) * s->width);
+}
+
+static void
+sample_offer(RowSample *s, uint64 key, const double *row, double *tmp)
+{
+	int			i;
+
+	if (s->n < s->cap)
+	{
+		i = s->n++;
+		s->keys[i] = key;
+		memcpy(s->rows + (Size) i * s->width, row, sizeof(double) * s->width);
+		while (i > 0 && s->keys[(i - 1) / 2] < s->keys[i])
+		{
+			sample_swap(s, i, (i - 1) / 2, tmp);
+			i = (i - 1) / 2;
+		}
+		return;
+	}
+	if (key >= s->keys[0])
+		return;
+	s->keys[0] = key;
+	memcpy(s->rows, row, sizeof(double) * s->width);
+	i = 0;
+	for (;;)
+	{
+		int			l = 2 * i + 1,
+					r = l + 1,
+					m = i;
+
+		if (l < s->n && s->keys[l] > s->keys[m])
+			m = l;
+		if (r < s->n && s->keys[r] > s->keys[m])
+			m = r;
+		if (m == i)
+			break;
+		sample_swap(s, i, m, tmp);
+		i = m;
+	}
+}
+
+static void
+raise_core(mm_status st, mm_error *err)
+{
+	if (st != MM_OK)
+		mm_raise(err);
+}
+
+/* Account for one fetched row. */
+static void
+train_row(TrainRun *run, Datum *values, bool *nulls, double *row, double *tmp)
+{
+	mm_hasher	hs;
+	uint64		h;
+	bool		is_test;
+	bool		has_null = false;
+	mm_error	err;
+
+	run->rows_read++;
+	if (nulls[0])
+	{
+		run->null_target++;
+		return;
+	}
+	mm_hash_init(&hs, run->seed);
+	for (int i = 0; i <= run->p; i++)
+	{
+		if (nulls[i])
+		{
+			has_null = true;
+			row[i] = NAN;
+			mm_hash_null(&hs);
+			continue;
+		}
+		row[i] = DatumGetFloat8(values[i]);
+		if (!isfinite(row[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("column \"%s\" holds %s, which training cannot use",
+							i == 0 ? run->in.target : run->in.features[i - 1],
+							isnan(row[i]) ? "NaN" : "an infinite value"),
+					 errhint("Filter those rows out with a view, or replace the values with NULL (NULL features are imputed).")));
+		mm_hash_double(&hs, row[i]);
+	}
+	h = mm_hash_final(&hs);
+	is_test = mm_hash_unit(h) < run->fraction;
+
+	if (has_null && run->impute_error)
+	{
+		for (int i = 1; i <= run->p; i++)
+			if (nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("feature column \"%s\" is NULL in a row and params say \"impute\": \"error\"",
+								run->in.features[i - 1]),
+						 errhint("Filter those rows out, or use \"impute\": \"mean\".")));
+	}
+	sample_offer(is_test ? &run->test_sample : &run->train_sample, mix64(h), row, tmp);
+
+	if (!has_null)
+	{
+		mm_error_clear(&err);
+		raise_core(mm_linreg_add(is_test ? run->test : run->train, row + 1, row[0], &err), &err);
+		return;
+	}
+	run->null_rows++;
+	if (run->pending_n == run->pending_cap)
+	{
+		int64		newcap = Max(1024, run->pending_cap * 2);
+		Size		width = (Size) (run->p + 2) * sizeof(double);
+
+		charge_memory(run, (Size) (newcap - run->pending_cap) * width, "rows with NULL features");
+		run->pending = run->pending ?
+			repalloc_huge(run->pending, newcap * width) :
+			palloc_extended(newcap * width, MCXT_ALLOC_HUGE);
+		run->pending_cap = newcap;
+	}
+	{
+		double	   *dst = run->pending + (Size) run->pending_n * (run->p + 2);
+
+		dst[0] = is_test ? 1.0 : 0.0;
+		memcpy(dst + 1, row, sizeof(double) * (run->p + 1));
+		run->pending_n++;
+	}
+}
+
+/* Scan the relation with the caller's rights. */
+static void
+scan_relation(TrainRun *run)
+{
+	SPIPlanPtr	plan;
+	Portal		portal;
+	Datum	   *values = palloc(sizeof(Datum) * (run->p + 1));
+	bool	   *nulls = palloc(sizeof(bool) * (run->p + 1));
+	double	   *row = palloc(sizeof(double) * (run->p + 1));
+	double	   *tmp = palloc(sizeof(double) * (run->p + 1));
+	MemoryContext runcxt = CurrentMemoryContext;
+
+	plan = SPI_prepare(run->in.query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare training query: %s", SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		SPITupleTable *tt;
+		MemoryContext old;
+
+		SPI_cursor_fetch(portal, true, MM_FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		tt = SPI_tuptable;
+		old = MemoryContextSwitchTo(runcxt);
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
+			train_row(run, values, nulls, row, tmp);
+		}
+		MemoryContextSwitchTo(old);
+		SPI_freetuptable(tt);
+	}
+	SPI_cursor_close(portal);
+}
+
+/*
+ * Impute buffered rows with the training means (over every training row
+ * where the feature is present) and add them to their states.
+ */
+static double *
+finish_imputation(TrainRun *run)
+{
+	int			p = run->p;
+	double	   *impute = palloc0(sizeof(double) * p);
+	double	   *sum = palloc0(sizeof(double) * p);
+	int64	   *cnt = palloc0(sizeof(int64) * p);
+	mm_error	err;
+
+	mm_error_clear(&err);
+	raise_core(mm_linreg_flush(run->train, &err), &err);
+	for (int64 r = 0; r < run->pending_n; r++)
+	{
+		const double *row = run->pending + (Size) r * (p + 2);
+
+		if (row[0] != 0.0)
+			continue;
+		for (int j = 0; j < p; j++)
+			if (!isnan(row[2 + j]))
+			{
+				sum[j] += row[2 + j];
+				cnt[j]++;
+			}
+	}
+	for (int j = 0; j < p; j++)
+	{
+		double		n = (double) run->train->n + (double) cnt[j];
+
+		if (n == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("feature column \"%s\" is NULL in every training row", run->in.features[j]),
+					 errhint("Leave it out of features.")));
+		impute[j] = ((double) run->train->n * MM_LINREG_MEAN(run->train)[j] + sum[j]) / n;
+	}
+	for (int64 r = 0; r < run->pending_n; r++)
+	{
+		double	   *row = run->pending + (Size) r * (p + 2);
+
+		for (int j = 0; j < p; j++)
+			if (isnan(row[2 + j]))
+				row[2 + j] = impute[j];
+		raise_core(mm_linreg_add(row[0] != 0.0 ? run->test : run->train,
+								 row + 2, row[1], &err), &err);
+	}
+	raise_core(mm_linreg_flush(run->train, &err), &err);
+	raise_core(mm_linreg_flush(run->test, &err), &err);
+	return impute;
+}
+
+/* Metrics of one split as a JSON object. */
+static void
+split_metrics(StringInfo buf, TrainRun *run, mm_linreg_state *s, RowSample *sample,
+			  const mm_predictor *pred)
+{
+	double		sse = mm_linreg_sse(s, run->coef, run->intercept);
+	double		sst = mm_linreg_sst(s);
+	double		n = (double) s->n;
+	double		abs_sum = 0;
+	bool	   *xnull = palloc(sizeof(bool) * run->p);
+	mm_error	err;
+
+	for (int i = 0; i < sample->n; i++)
+	{
+		const double *row = sample->rows + (Size) i * sample->width;
+		double		yhat;
+
+		for (int j = 0; j < run->p; j++)
+			xnull[j] = isnan(row[1 + j]);
+		mm_error_clear(&err);
+		raise_core(mm_predict_row(pred, row + 1, xnull, &yhat, &err), &err);
+		abs_sum += fabs(row[0] - yhat);
+	}
+	appendStringInfo(buf, "{\"rows\": " INT64_FORMAT ", \"mse\": ", s->n);
+	mm_json_number(buf, sse / n);
+	appendStringInfoString(buf, ", \"rmse\": ");
+	mm_json_number(buf, sqrt(sse / n));
+	appendStringInfoString(buf, ", \"mae\": ");
+	mm_json_number(buf, sample->n > 0 ? abs_sum / sample->n : NAN);
+	appendStringInfoString(buf, ", \"r2\": ");
+	mm_json_number(buf, sst > 0 ? 1.0 - sse / sst : NAN);
+	appendStringInfo(buf, ", \"mae_sample_rows\": %d}", sample->n);
+}
+
+/* Build the model from the fitted coefficients. */
+static mm_model *
+build_model(TrainRun *run, const double *impute)
+{
+	mm_model   *model = mm_model_new(MM_ALGO_LINEAR_REGRESSION, MM_TASK_REGRESSION);
+	mm_error	err;
+	mm_tensor  *t;
+
+	mm_error_clear(&err);
+	if (!model)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	raise_core(mm_model_set_target(model, run->in.target, &err), &err);
+	for (int j = 0; j < run->p; j++)
+	{
+		mm_feature *f = mm_model_add_feature(model, run->in.features[j], &err);
+
+		if (!f)
+			mm_raise(&err);
+		f->impute = run->impute_error ? MM_IMPUTE_ERROR : MM_IMPUTE_VALUE;
+		f->impute_value = impute[j];
+	}
+	t = mm_model_add_tensor(model, "coef", MM_DTYPE_F64, 1, run->p, &err);
+	if (!t)
+		mm_raise(&err);
+	memcpy(t->values, run->coef, sizeof(double) * run->p);
+	t = mm_model_add_tensor(model, "intercept", MM_DTYPE_F64, 1, 1, &err);
+	if (!t)
+		mm_raise(&err);
+	((double *) t->values)[0] = run->intercept;
+	raise_core(mm_model_set_attr(model, "fit_intercept", run->opt.fit_intercept ? 1 : 0, &err), &err);
+	raise_core(mm_model_set_attr(model, "l2", run->opt.l2, &err), &err);
+	return model;
+}
+
+/*
+ * Auto deploy: score the deployed version on this training's held-out rows.
+ * A linear champion over the same features is scored exactly from the
+ * held-out state; anything else cannot be compared here, and the champion
+ * stays.  Ties keep the champion.
+ */
+static bool
+auto_decide(void *arg, int64 model_id, int32 champion, char **reason)
+{
+	TrainRun   *run = (TrainRun *) arg;
+	bytea	   *artifact;
+	mm_model   *cm;
+	bool		comparable;
+	double		ours,
+				theirs;
+
+	if (run->test->n == 0)
+	{
+		*reason = psprintf("auto: no held-out rows to compare with version %d", champion);
+		return false;
+	}
+	artifact = mm_fetch_artifact(model_id, champion);
+	if (artifact == NULL)
+		return false;
+	cm = mm_parse_artifact(VARDATA_ANY(artifact), VARSIZE_ANY_EXHDR(artifact));
+	comparable = cm->algorithm == MM_ALGO_LINEAR_REGRESSION && cm->n_features == (uint32) run->p &&
+		cm->target != NULL && strcmp(cm->target, run->in.target) == 0;
+	for (int j = 0; comparable && j < run->p; j++)
+		comparable = strcmp(cm->features[j].name, run->in.features[j]) == 0;
+	if (!comparable)
+	{
+		*reason = psprintf("auto: deployed version %d uses another algorithm, target or features; kept it", champion);
+		return false;
+	}
+	{
+		const mm_tensor *c = mm_model_tensor(cm, "coef");
+		const mm_tensor *i = mm_model_tensor(cm, "intercept");
+		double	   *cc = palloc(sizeof(double) * run->p);
+
+		for (int j = 0; j < run->p; j++)
+			cc[j] = mm_tensor_get(c, 0, j);
+		theirs = mm_linreg_sse(run->test, cc, mm_tensor_get(i, 0, 0)) / run->test->n;
+	}
+	ours = mm_linreg_sse(run->test, run->coef, run->intercept) / run->test->n;
+	*reason = psprintf("auto: test mse %.6g vs %.6g of version %d on the same " INT64_FORMAT " held-out rows",
+					   ours, theirs, champion, run->test->n);
+	return ours < theirs;
+}
+
+static double
+elapsed_since(instr_time start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	return INSTR_TIME_GET_DOUBLE(now);
+}
+
+static char *
+required_text(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+Datum
+mm_train(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name = required_text(fcinfo, 0, "name");
+	char	   *algorithm = required_text(fcinfo, 1, "algorithm");
+	char	   *target;
+	const mm_algorithm_spec *alg;
+	mm_param_values pv;
+	mm_deploy_policy policy;
+	TrainRun   *run;
+	MemoryContext fncxt = CurrentMemoryContext;
+	MemoryContext runcxt;
+	instr_time	t_start,
+				t_phase;
+	double		t_read,
+				t_fit,
+				t_eval,
+				t_save;
+	mm_error	err;
+	int32		bad = -1;
+	double	   *impute;
+	mm_model   *model;
+	mm_predictor *pred;
+	StringInfoData metrics;
+	mm_new_version nv;
+	mm_saved_version saved;
+	mm_model_row existing;
+	Datum		values[9];
+	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
+
+	INSTR_TIME_SET_CURRENT(t_start);
+	mm_validate_model_name(name);
+	alg = mm_find_algorithm(algorithm);
+	if (PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("relation must not be NULL")));
+	target = required_text(fcinfo, 3, "target");
+	mm_parse_params(alg, PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &pv);
+
+	run = palloc0(sizeof(TrainRun));
+	if (PG_ARGISNULL(6))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("test_fraction must not be NULL"),
+				 errhint("Pass 0 to train on every row.")));
+	run->fraction = PG_GETARG_FLOAT8(6);
+	if (!(run->fraction >= 0.0 && run->fraction < 1.0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("test_fraction must be at least 0 and less than 1, got %g", run->fraction)));
+	{
+		char	   *d = required_text(fcinfo, 7, "deploy");
+
+		if (strcmp(d, "auto") == 0)
+			policy = MM_DEPLOY_AUTO;
+		else if (strcmp(d, "always") == 0)
+			policy = MM_DEPLOY_ALWAYS;
+		else if (strcmp(d, "never") == 0)
+			policy = MM_DEPLOY_NEVER;
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("deploy must be 'auto', 'always' or 'never', got '%s'", d)));
+	}
+	run->seed = PG_ARGISNULL(8) ? 0 : (uint64) PG_GETARG_INT64(8);
+	if (!PG_ARGISNULL(9))
+	{
+		ArrayType  *g = PG_GETARG_ARRAYTYPE_P(9);
+
+		if (ArrayGetNItems(ARR_NDIM(g), ARR_DIMS(g)) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("group_by is not supported for algorithm %s yet", alg->name),
+					 errhint("Train one model per group, e.g. with modelmgr.linear_fit(...) GROUP BY and modelmgr.save(...).")));
+	}
+	run->impute_error = strcmp(mm_param_string(&pv, "impute"), "error") == 0;
+	mm_linreg_default_options(&run->opt);
+	run->opt.fit_intercept = mm_param_bool(&pv, "fit_intercept");
+	run->opt.l2 = mm_param_number(&pv, "l2");
+
+	mm_resolve_train_input(PG_GETARG_OID(2), target,
+						   PG_ARGISNULL(4) ? NULL : PG_GETARG_ARRAYTYPE_P(4),
+						   PG_ARGISNULL(9) ? NULL : PG_GETARG_ARRAYTYPE_P(9),
+						   alg->name, &run->in);
+	run->p = run->in.p;
+
+	runcxt = AllocSetContextCreate(fncxt, "modelmgr training", ALLOCSET_DEFAULT_SIZES);
+	SPI_connect();
+	/* fail before the long scan if the caller may not add versions */
+	if (mm_lookup_model(name, false, &existing))
+	{
+		mm_require_owner(&existing, "add versions to");
+		if (strcmp(existing.task, alg->task) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model \"%s\" is a %s model, not %s", name, existing.task, alg->task),
+					 errhint("Use another model name.")));
+	}
+
+	/* SPI calls leave SPI's own context current: be explicit from here on */
+	MemoryContextSwitchTo(runcxt);
+	{
+		int32		cap = mm_linreg_default_block(run->p);
+		Size		size = mm_linreg_state_size(run->p, cap);
+
+		charge_memory(run, 2 * size, "the fit state");
+		run->train = palloc_extended(size, MCXT_ALLOC_HUGE);
+		run->test = palloc_extended(size, MCXT_ALLOC_HUGE);
+		mm_linreg_init(run->train, run->p, cap);
+		mm_linreg_init(run->test, run->p, cap);
+	}
+	sample_init(run, &run->train_sample, run->p + 1);
+	sample_init(run, &run->test_sample, run->p + 1);
+
+	/* read */
+	INSTR_TIME_SET_CURRENT(t_phase);
+	scan_relation(run);
+	if (run->rows_read == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation %s has no rows to train on", run->in.qualified)));
+	if (run->null_target == run->rows_read)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" is NULL in every row of %s", run->in.target, run->in.qualified)));
+	{
+		int64		train_rows = mm_linreg_rows(run->train);
+
+		for (int64 r = 0; r < run->pending_n; r++)
+			if (run->pending[(Size) r * (run->p + 2)] == 0.0)
+				train_rows++;
+		if (train_rows == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("no rows left for training: all " INT64_FORMAT " rows with a target were held out",
+							run->rows_read - run->null_target),
+					 errhint("Lower test_fraction.")));
+	}
+	MemoryContextSwitchTo(runcxt);
+	impute = finish_imputation(run);
+	MemoryContextSwitchTo(runcxt);
+	t_read = elapsed_since(t_phase);
+
+	/* fit */
+	INSTR_TIME_SET_CURRENT(t_phase);
+	run->coef = palloc(sizeof(double) * run->p);
+	mm_error_clear(&err);
+	if (mm_linreg_solve(run->train, &run->opt, run->coef, &run->intercept, &bad, &err) != MM_OK)
+	{
+		if (err.status == MM_ERR_DATA && bad >= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("feature column \"%s\" is constant or a linear combination of the other features",
+							run->in.features[bad]),
+					 errdetail("The training rows make the design matrix rank deficient, so the coefficients are not unique."),
+					 errhint("Leave that column out of features, or pass params => '{\"l2\": 0.001}' for a ridge fit.")));
+		if (err.status == MM_ERR_DATA && err.hint[0] == '\0')
+			mm_error_hint(&err, "Train on more rows than there are features, or lower test_fraction.");
+		mm_raise(&err);
+	}
+	model = build_model(run, impute);
+	t_fit = elapsed_since(t_phase);
+
+	/* evaluate */
+	INSTR_TIME_SET_CURRENT(t_phase);
+	mm_error_clear(&err);
+	raise_core(mm_predictor_new(model, &pred, &err), &err);
+	initStringInfo(&metrics);
+	appendStringInfoString(&metrics, "{\"train\": ");
+	split_metrics(&metrics, run, run->train, &run->train_sample, pred);
+	if (run->test->n > 0)
+	{
+		appendStringInfoString(&metrics, ", \"test\": ");
+		split_metrics(&metrics, run, run->test, &run->test_sample, pred);
+	}
+	appendStringInfoChar(&metrics, '}');
+	t_eval = elapsed_since(t_phase);
+
+	/* save */
+	INSTR_TIME_SET_CURRENT(t_phase);
+	MemoryContextSwitchTo(fncxt);
+	memset(&nv, 0, sizeof(nv));
+	nv.model_name = name;
+	nv.task = alg->task;
+	nv.operation = "train";
+	nv.algorithm = alg->name;
+	nv.params = mm_params_jsonb(&pv);
+	nv.source_relation = run->in.qualified;
+	nv.target = run->in.target;
+	nv.features = mm_train_features_datum(&run->in);
+	nv.has_seed = true;
+	nv.seed = (int64) run->seed;
+	nv.test_fraction = run->fraction;
+	nv.train_rows = run->train->n;
+	nv.test_rows = run->test->n;
+	nv.skipped_rows = run->null_target;
+	nv.metrics = mm_jsonb_from_cstring(metrics.data);
+	nv.artifact = mm_serialize_model(model);
+	saved = mm_save_version(&nv, policy, auto_decide, run);
+	t_save = elapsed_since(t_phase);
+
+	/* phase times, the registry write included, go into the new version */
+	{
+		StringInfoData phases;
+		Oid			types[3] = {INT8OID, INT4OID, JSONBOID};
+		Datum		args[3];
+
+		initStringInfo(&phases);
+		appendStringInfoString(&phases, "{\"read\": ");
+		mm_json_number(&phases, t_read);
+		appendStringInfoString(&phases, ", \"fit\": ");
+		mm_json_number(&phases, t_fit);
+		appendStringInfoString(&phases, ", \"evaluate\": ");
+		mm_json_number(&phases, t_eval);
+		appendStringInfoString(&phases, ", \"save\": ");
+		mm_json_number(&phases, t_save);
+		appendStringInfoChar(&phases, '}');
+		args[0] = Int64GetDatum(saved.model_id);
+		args[1] = Int32GetDatum(saved.version);
+		args[2] = JsonbPGetDatum(mm_jsonb_from_cstring(phases.data));
+		mm_registry_exec("UPDATE modelmgr.model_versions SET phase_seconds = $3 "
+						 "WHERE model_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+						 3, types, args, NULL, false, 0);
+	}
+	SPI_finish();
+
+	MemoryContextSwitchTo(fncxt);
+	InitMaterializedSRF(fcinfo, 0);
+	values[0] = CStringGetTextDatum(name);
+	values[1] = Int32GetDatum(saved.version);
+	values[2] = CStringGetTextDatum(alg->name);
+	values[3] = CStringGetTextDatum(alg->task);
+	values[4] = Int64GetDatum(nv.train_rows);
+	values[5] = Int64GetDatum(nv.test_rows);
+	values[6] = JsonbPGetDatum(nv.metrics);
+	values[7] = BoolGetDatum(saved.deployed);
+	values[8] = Float8GetDatum(elapsed_since(t_start));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	MemoryContextDelete(runcxt);
+	return (Datum) 0;
+}

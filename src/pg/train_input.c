@@ -1,0 +1,246 @@
+/*
+ * train_input.c
+ *	  What train() reads: the relation, the target and the feature columns.
+ *
+ * features => NULL means every other numeric column except primary-key,
+ * identity and serial columns (and group_by columns).  The query that reads
+ * the rows is built here with quoted identifiers and runs with the caller's
+ * rights (SECURITY INVOKER), so a role without SELECT cannot train.
+ */
+#include "postgres.h"
+
+#include "access/relation.h"
+#include "access/sysattr.h"
+#include "catalog/dependency.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "nodes/bitmapset.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+
+#include "mm_pg.h"
+#include "mm_train_input.h"
+
+static bool
+is_numeric_type(Oid type)
+{
+	type = getBaseType(type);
+	return type == INT2OID || type == INT4OID || type == INT8OID ||
+		type == FLOAT4OID || type == FLOAT8OID || type == NUMERICOID;
+}
+
+/* attnum of a column by exact name, or 0 */
+static AttrNumber
+find_column(TupleDesc desc, const char *name)
+{
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+			return att->attnum;
+	}
+	return 0;
+}
+
+static void
+column_missing(const char *relname, const char *col, const char *role)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("column \"%s\" of relation %s does not exist", col, relname),
+			 errdetail("It was given as the %s.", role),
+			 errhint("Column names are case sensitive here: pass them as stored, e.g. 'price'.")));
+}
+
+static void
+require_numeric(TupleDesc desc, AttrNumber attnum, const char *relname,
+				const char *role, const char *algorithm)
+{
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+
+	if (!is_numeric_type(att->atttypid))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s column \"%s\" of relation %s has type %s; %s needs a numeric %s",
+						role, NameStr(att->attname), relname,
+						format_type_be(att->atttypid), algorithm, role),
+				 errhint("Use a view that converts it to a number, or leave it out.")));
+}
+
+/* Text array argument as a list of C strings; NULL elements are refused. */
+static List *
+text_array_list(ArrayType *arr, const char *what)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a one-dimensional text array", what)));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL", what)));
+		result = lappend(result, TextDatumGetCString(elems[i]));
+	}
+	return result;
+}
+
+void
+mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
+					   ArrayType *group_by, const char *algorithm,
+					   mm_train_input *in)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	char		relkind;
+	AttrNumber	target_att;
+	List	   *group_cols = NIL;
+	List	   *feature_names = NIL;
+	ListCell   *lc;
+	StringInfoData q;
+
+	memset(in, 0, sizeof(*in));
+	relkind = get_rel_relkind(relid);
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
+		relkind != RELKIND_MATVIEW && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_FOREIGN_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table, view or materialized view", get_rel_name(relid))));
+
+	in->relid = relid;
+	in->qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+											   get_rel_name(relid));
+	rel = relation_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+
+	target_att = find_column(desc, target);
+	if (target_att == 0)
+		column_missing(in->qualified, target, "target");
+	require_numeric(desc, target_att, in->qualified, "target", algorithm);
+	in->target = pstrdup(target);
+
+	if (group_by)
+		group_cols = text_array_list(group_by, "group_by");
+
+	if (features != NULL)
+	{
+		feature_names = text_array_list(features, "features");
+		if (feature_names == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("features must name at least one column"),
+					 errhint("Pass NULL to use every other numeric column.")));
+		foreach(lc, feature_names)
+		{
+			char	   *f = lfirst(lc);
+			AttrNumber	att = find_column(desc, f);
+			ListCell   *lc2;
+
+			if (att == 0)
+				column_missing(in->qualified, f, "feature");
+			if (att == target_att)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is the target and cannot also be a feature", f)));
+			foreach(lc2, feature_names)
+			{
+				if (lc2 == lc)
+					break;
+				if (strcmp(lfirst(lc2), f) == 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("feature \"%s\" is listed twice", f)));
+			}
+			require_numeric(desc, att, in->qualified, "feature", algorithm);
+		}
+	}
+	else
+	{
+		Bitmapset  *pk = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_PRIMARY_KEY);
+		Bitmapset  *serial = NULL;
+		List	   *seqs = (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE) ?
+			getOwnedSequences(relid) : NIL;
+
+		foreach(lc, seqs)
+		{
+			Oid			tab;
+			int32		col;
+
+			if (sequenceIsOwned(lfirst_oid(lc), DEPENDENCY_AUTO, &tab, &col) && tab == relid)
+				serial = bms_add_member(serial, col);
+		}
+		for (int i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+			ListCell   *lc2;
+			bool		grouped = false;
+
+			if (att->attisdropped || att->attnum == target_att ||
+				!is_numeric_type(att->atttypid) || att->attidentity != '\0' ||
+				att->attgenerated != '\0' ||
+				bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, pk) ||
+				bms_is_member(att->attnum, serial))
+				continue;
+			foreach(lc2, group_cols)
+				if (strcmp(lfirst(lc2), NameStr(att->attname)) == 0)
+					grouped = true;
+			if (!grouped)
+				feature_names = lappend(feature_names, pstrdup(NameStr(att->attname)));
+		}
+		if (feature_names == NIL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("relation %s has no numeric column to use as a feature", in->qualified),
+					 errdetail("Key, identity, serial and generated columns and the target are not used as features by default."),
+					 errhint("Name the feature columns with features => ARRAY['...'].")));
+	}
+	relation_close(rel, AccessShareLock);
+
+	if (list_length(feature_names) > MM_MAX_TRAIN_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%d features is more than the %d modelmgr supports",
+						list_length(feature_names), MM_MAX_TRAIN_FEATURES)));
+	in->p = list_length(feature_names);
+	in->features = palloc(sizeof(char *) * in->p);
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT %s::pg_catalog.float8", quote_identifier(target));
+	{
+		int			i = 0;
+
+		foreach(lc, feature_names)
+		{
+			in->features[i++] = lfirst(lc);
+			appendStringInfo(&q, ", %s::pg_catalog.float8", quote_identifier(lfirst(lc)));
+		}
+	}
+	appendStringInfo(&q, " FROM %s", in->qualified);
+	in->query = q.data;
+}
+
+/* The feature names as a text[] datum. */
+Datum
+mm_train_features_datum(const mm_train_input *in)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * in->p);
+
+	for (int i = 0; i < in->p; i++)
+		elems[i] = CStringGetTextDatum(in->features[i]);
+	return PointerGetDatum(construct_array(elems, in->p, TEXTOID, -1, false, TYPALIGN_INT));
+}
