@@ -452,6 +452,12 @@ Mix64(uint64_t z)
 	return z;
 }
 
+uint64_t
+mm_hash_mix(uint64_t h)
+{
+	return Mix64(h);
+}
+
 /* Fold one 64-bit word into the state: order-dependent, well mixed. */
 static inline void
 HashWord(mm_hasher *hs, uint64_t w)

@@ -96,6 +96,9 @@ extern void mm_hash_null(mm_hasher *hs);
 extern void mm_hash_bytes(mm_hasher *hs, const void *data, size_t len);
 extern uint64_t mm_hash_final(const mm_hasher *hs);
 
+/* The splitmix64 finalizer: derive an independent hash from another. */
+extern uint64_t mm_hash_mix(uint64_t h);
+
 /* Map a 64-bit hash to [0, 1) using its top 53 bits. */
 extern double mm_hash_unit(uint64_t h);
 

@@ -203,10 +203,17 @@ extern const mm_tensor *mm_model_tensor(const mm_model *model,
 extern double mm_model_attr(const mm_model *model, const char *name,
 							double dflt);
 
-/* Element (r, c) of any tensor, dequantized to double. */
+/*
+ * Element (r, c) of any valid tensor, dequantized to double (0 where a
+ * sparse tensor stores nothing; NaN when (r, c) is out of range).
+ */
 extern double mm_tensor_get(const mm_tensor *t, uint32_t r, uint32_t c);
 
-/* Count of parameters and of non-zero parameters over all tensors. */
+/*
+ * Count of parameters (rows * cols of every tensor, sparse or not) and of
+ * non-zero parameters (stored values that dequantize to a non-zero value)
+ * over all tensors.
+ */
 extern uint64_t mm_model_param_count(const mm_model *model);
 extern uint64_t mm_model_nonzero_count(const mm_model *model);
 

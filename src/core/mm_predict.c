@@ -115,6 +115,8 @@ mm_predict_row(const mm_predictor *p, const double *values, const bool *nulls,
 				return mm_fail(err, MM_ERR_DATA,
 							   "feature \"%s\" is NaN or infinite",
 							   p->model->features[j].name);
+		return mm_fail(err, MM_ERR_LIMIT,
+					   "prediction is out of the range of double precision");
 	}
 	*out = acc;
 	return MM_OK;

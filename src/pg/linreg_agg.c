@@ -229,12 +229,8 @@ mm_linreg_state_out(PG_FUNCTION_ARGS)
 {
 	LinregAgg  *a = (LinregAgg *) PG_DETOAST_DATUM(PG_GETARG_DATUM(0));
 	bytea	   *b = agg_serialize(a);
-	Size		len = VARSIZE(b) - VARHDRSZ;
-	char	   *out = palloc(mm_base64_encoded_len(len) + 1);
 
-	mm_base64_encode((const uint8_t *) VARDATA(b), len, out);
-	out[mm_base64_encoded_len(len)] = '\0';
-	PG_RETURN_CSTRING(out);
+	PG_RETURN_CSTRING(mm_base64_cstring(VARDATA(b), VARSIZE(b) - VARHDRSZ));
 }
 
 Datum

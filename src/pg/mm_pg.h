@@ -35,6 +35,7 @@ typedef struct varlena mm_model_datum;	/* artifact bytes inside a varlena */
 extern mm_model *mm_parse_artifact(const void *data, Size len);
 extern bytea *mm_serialize_model(const mm_model *model);
 extern uint64 mm_artifact_checksum(const void *data, Size len);
+extern char *mm_base64_cstring(const void *data, Size len);
 extern Datum mm_describe_model(const mm_model *model, int format_version,
 							   Size size, uint64 checksum);
 

@@ -116,16 +116,23 @@ mm_model_in(PG_FUNCTION_ARGS)
 	PG_RETURN_POINTER(result);
 }
 
+/* Bytes as a NUL-terminated base64 string: the text form of our types. */
+char *
+mm_base64_cstring(const void *data, Size len)
+{
+	char	   *out = palloc(mm_base64_encoded_len(len) + 1);
+
+	mm_base64_encode((const uint8_t *) data, len, out);
+	out[mm_base64_encoded_len(len)] = '\0';
+	return out;
+}
+
 Datum
 mm_model_out(PG_FUNCTION_ARGS)
 {
 	struct varlena *m = PG_GETARG_VARLENA_P(0);
-	Size		len = VARSIZE_ANY_EXHDR(m);
-	char	   *out = palloc(mm_base64_encoded_len(len) + 1);
 
-	mm_base64_encode((const uint8_t *) VARDATA_ANY(m), len, out);
-	out[mm_base64_encoded_len(len)] = '\0';
-	PG_RETURN_CSTRING(out);
+	PG_RETURN_CSTRING(mm_base64_cstring(VARDATA_ANY(m), VARSIZE_ANY_EXHDR(m)));
 }
 
 Datum

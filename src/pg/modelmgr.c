@@ -103,7 +103,7 @@ _PG_init(void)
 							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	DefineCustomBoolVariable("modelmgr.allow_drop",
 							 "Allow DROP EXTENSION modelmgr while models exist.",
-							 "Dropping the extension deletes every model; export them first.",
+							 "Dropping the extension deletes every model; keep a pg_dump of them first.",
 							 &mm_allow_drop, false,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("modelmgr");

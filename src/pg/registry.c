@@ -436,6 +436,12 @@ mm_save_version(const mm_new_version *nv, mm_deploy_policy policy,
 	}
 	if (deploy)
 		mm_record_deployment(row.id, "deploy", row.deployed_version, result.version, reason);
+	else if (reason)
+		ereport(NOTICE,
+				(errmsg("version %d of model \"%s\" was not deployed; version %d stays deployed",
+						result.version, row.name, row.deployed_version),
+				 errdetail("%s", reason),
+				 errhint("Deploy it anyway with modelmgr.deploy('%s', %d).", row.name, result.version)));
 	result.deployed = deploy;
 	return result;
 }

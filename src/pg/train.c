@@ -90,17 +90,6 @@ charge_memory(TrainRun *run, Size bytes, const char *what)
 				 errhint("Raise modelmgr.max_training_memory, use fewer features, or filter out rows with NULL features.")));
 }
 
-static uint64
-mix64(uint64 x)
-{
-	x ^= x >> 30;
-	x *= UINT64CONST(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64CONST(0x94d049bb133111eb);
-	x ^= x >> 31;
-	return x;
-}
-
 static void
 sample_init(TrainRun *run, RowSample *s, int width)
 {
@@ -220,7 +209,7 @@ train_row(TrainRun *run, Datum *values, bool *nulls, double *row, double *tmp)
 								run->in.features[i - 1]),
 						 errhint("Filter those rows out, or use \"impute\": \"mean\".")));
 	}
-	sample_offer(is_test ? &run->test_sample : &run->train_sample, mix64(h), row, tmp);
+	sample_offer(is_test ? &run->test_sample : &run->train_sample, mm_hash_mix(h), row, tmp);
 
 	if (!has_null)
 	{

@@ -320,6 +320,6 @@ CREATE EVENT TRIGGER modelmgr_guard_drop ON ddl_command_start
     WHEN TAG IN ('DROP EXTENSION', 'DROP SCHEMA', 'DROP OWNED')
     EXECUTE FUNCTION modelmgr.guard_drop();
 COMMENT ON EVENT TRIGGER modelmgr_guard_drop IS
-    'Refuses DROP EXTENSION modelmgr while models exist unless modelmgr.allow_drop is on.';
+    'Refuses DROP EXTENSION modelmgr, DROP SCHEMA modelmgr and DROP OWNED BY the extension owner while models exist, unless modelmgr.allow_drop is on.';
 COMMENT ON CAST (bytea AS modelmgr.model) IS 'Validate artifact bytes (format, checksum, shapes) as a model.';
 COMMENT ON CAST (modelmgr.model AS bytea) IS 'The artifact bytes of a model.';
