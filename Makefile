@@ -11,7 +11,7 @@ OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 DATA = $(sort $(wildcard src/sql/modelmgr--*.sql))
 # pg_regress tests, in this order (setup creates the extension; later files
 # build on earlier ones only through what setup leaves).
-REGRESS = setup model_type linear_fit nist train predict registry security bad_input
+REGRESS = setup model_type linear_fit nist train predict registry security bad_input lifecycle export monitoring upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=results_dir
 
 # -ffp-contract=off: no fused multiply-add contraction, so prediction is
@@ -25,6 +25,9 @@ SHLIB_LINK += -lopenblas -lm
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: rebuild everything when a header changes
+$(OBJS): $(wildcard src/core/*.h src/pg/*.h)
 
 # ---- C unit tests of src/core, no server ------------------------------------
 UNIT_CC ?= cc

@@ -16,3 +16,9 @@ WHERE d.refclassid = 'pg_extension'::regclass
   AND d.deptype = 'e'
   AND obj_description(d.objid, (SELECT relname FROM pg_class WHERE oid = d.classid)) IS NULL
 ORDER BY 1;
+-- every column of every view has a comment (BI tools show them)
+SELECT c.relname, a.attname AS uncommented_column
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+WHERE c.relnamespace = 'modelmgr'::regnamespace AND c.relkind = 'v'
+  AND a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NULL
+ORDER BY 1, 2;

@@ -355,11 +355,13 @@ SELECT d.action, d.from_version, d.to_version, d.deployed_by,
 FROM modelmgr.deployments d JOIN modelmgr.models m ON m.id = d.model_id
 WHERE m.name = 'tr_policy'
 ORDER BY d.id;
--- the auto reason compares the two test MSEs as recorded
-SELECT (regexp_match(d.reason, 'test mse ([^ ]+) vs'))[1]::float8
+-- the auto reason compares the two test MSEs as recorded: better when
+-- deployed, not better when kept
+SELECT d.action, (regexp_match(d.reason, 'test mse ([^ ]+) vs'))[1]::float8
          < (regexp_match(d.reason, 'vs ([^ ]+) of version'))[1]::float8 AS better
 FROM modelmgr.deployments d JOIN modelmgr.models m ON m.id = d.model_id
-WHERE m.name = 'tr_policy' AND d.reason LIKE 'auto: test mse%';
+WHERE m.name = 'tr_policy' AND d.reason LIKE 'auto: test mse%'
+ORDER BY d.id;
 -- predict(name, ...) follows the deployed version
 SELECT modelmgr.predict('tr_policy', ARRAY[0.5, 0.5, 0.5])
          = modelmgr.predict(modelmgr.load('tr_policy', 6), ARRAY[0.5, 0.5, 0.5]) AS uses_v6,

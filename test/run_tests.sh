@@ -23,15 +23,17 @@ make -s unit-asan MM_SHARED_DATA="$SHARED_DATA" || failed+=("unit-asan")
 
 log "fuzzing the artifact parser for ${FUZZ_SECONDS}s per target"
 if make -s fuzz; then
+    mkdir -p build/fuzz-logs
     for f in build/fuzz/fuzz_*; do
+        [ -x "$f" ] || continue
         name=$(basename "$f")
         corpus=$(mktemp -d)
         cp -r test/fuzz/corpus/"${name#fuzz_}"/. "$corpus"/ 2>/dev/null || true
-        if ! "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" >"build/fuzz/$name.log" 2>&1; then
-            tail -40 "build/fuzz/$name.log"
+        if ! "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" >"build/fuzz-logs/$name.log" 2>&1; then
+            tail -40 "build/fuzz-logs/$name.log"
             failed+=("$name")
         else
-            grep -E "stat::number_of_executed_units" "build/fuzz/$name.log" || true
+            grep -E "stat::number_of_executed_units" "build/fuzz-logs/$name.log" || true
         fi
         rm -rf "$corpus"
     done

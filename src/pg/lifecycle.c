@@ -13,6 +13,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/tuplestore.h"
+#include "funcapi.h"
 
 #include "mm_pg.h"
 
@@ -23,6 +25,7 @@ PG_FUNCTION_INFO_V1(mm_drop_model);
 PG_FUNCTION_INFO_V1(mm_grant_use);
 PG_FUNCTION_INFO_V1(mm_revoke_use);
 PG_FUNCTION_INFO_V1(mm_save);
+PG_FUNCTION_INFO_V1(mm_gc);
 
 /* Raise a clear error for a NULL argument that must not be NULL. */
 static void
@@ -123,6 +126,8 @@ mm_rollback(PG_FUNCTION_ARGS)
 		int32		to = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i],
 													 SPI_tuptable->tupdesc, 2, &isnull));
 
+		if (strcmp(action, "keep") == 0)
+			continue;			/* a decision that changed nothing */
 		if (strcmp(action, "rollback") == 0)
 		{
 			if (depth > 0)
@@ -368,4 +373,84 @@ mm_save(PG_FUNCTION_ARGS)
 	SPI_finish();
 	mm_model_free(model);
 	PG_RETURN_INT32(saved.version);
+}
+
+/*
+ * gc(name, keep): drop every version except the newest `keep`, the
+ * deployed one, and all ancestors (parent_version, transitively) of those,
+ * so lineage stays whole.  Returns the dropped version numbers.
+ */
+Datum
+mm_gc(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name = name_arg(fcinfo, 0);
+	int32		keep;
+	mm_model_row row;
+	Oid			types[2] = {INT8OID, INT4ARRAYOID};
+	Datum		values[2];
+	int			n;
+	int32	   *versions;
+	int32	   *parents;
+	bool	   *kept;
+	int			ndropped = 0;
+	Datum	   *dropped;
+	MemoryContext fncxt = CurrentMemoryContext;
+
+	require_arg(fcinfo, 1, "keep");
+	keep = PG_GETARG_INT32(1);
+	if (keep < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("keep must be 0 or more, got %d", keep)));
+	SPI_connect();
+	mm_lookup_model_or_error(name, true, &row);
+	mm_require_owner(&row, "drop versions of");
+	values[0] = Int64GetDatum(row.id);
+	owner_exec("SELECT version, parent_version FROM modelmgr.model_versions "
+			   "WHERE model_id OPERATOR(pg_catalog.=) $1 ORDER BY version DESC", 1, types, values);
+	n = (int) SPI_processed;
+	versions = palloc(sizeof(int32) * (n + 1));
+	parents = palloc(sizeof(int32) * (n + 1));
+	kept = palloc0(sizeof(bool) * (n + 1));
+	for (int i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		versions[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		parents[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		if (isnull)
+			parents[i] = 0;
+		kept[i] = i < keep || versions[i] == row.deployed_version;
+	}
+	/* ancestors of kept versions, to a fixed point (parents are older) */
+	for (int i = 0; i < n; i++)
+	{
+		if (!kept[i] || parents[i] == 0)
+			continue;
+		for (int j = i + 1; j < n; j++)
+			if (versions[j] == parents[i])
+				kept[j] = true;
+	}
+	dropped = MemoryContextAlloc(fncxt, sizeof(Datum) * (n + 1));
+	for (int i = 0; i < n; i++)
+		if (!kept[i])
+			dropped[ndropped++] = Int32GetDatum(versions[i]);
+	if (ndropped > 0)
+	{
+		values[1] = PointerGetDatum(construct_array(dropped, ndropped, INT4OID, 4, true, TYPALIGN_INT));
+		owner_exec("DELETE FROM modelmgr.model_versions WHERE model_id OPERATOR(pg_catalog.=) $1 "
+				   "AND version OPERATOR(pg_catalog.=) ANY ($2)", 2, types, values);
+	}
+	SPI_finish();
+
+	MemoryContextSwitchTo(fncxt);
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC | MAT_SRF_BLESS);
+	for (int i = ndropped - 1; i >= 0; i--)
+	{
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &dropped[i], &isnull);
+	}
+	return (Datum) 0;
 }

@@ -19,6 +19,11 @@ extern int	mm_blas_threads;
 extern int	mm_model_cache_kb;
 extern int	mm_max_training_memory_kb;
 extern bool mm_allow_drop;
+extern double mm_psi_warning;
+extern double mm_psi_alert;
+extern double mm_metric_warning;
+extern double mm_metric_alert;
+extern int	mm_health_window;
 
 /* Turn a core error into ereport(ERROR) with the matching SQLSTATE. */
 extern void mm_raise(const mm_error *err) pg_attribute_noreturn();
@@ -82,6 +87,7 @@ typedef struct mm_new_version
 	int64		test_rows;
 	int64		skipped_rows;
 	Jsonb	   *metrics;
+	Jsonb	   *baselines;		/* drift baselines, or NULL */
 	bytea	   *artifact;
 	Jsonb	   *phase_seconds;
 } mm_new_version;
@@ -94,9 +100,9 @@ typedef enum mm_deploy_policy
 } mm_deploy_policy;
 
 /*
- * Decide whether a new version replaces the deployed one (auto policy).
- * Called under the model's row lock with the deployed version number;
- * returns true to deploy and fills *reason.
+ * Score a new version against the deployed one (the champion), under the
+ * model's row lock: returns true when the new version is better, and fills
+ * *reason with the comparison.  mm_save_version applies the policy.
  */
 typedef bool (*mm_auto_decider) (void *arg, int64 model_id, int32 champion,
 								 char **reason);
@@ -106,15 +112,23 @@ typedef struct mm_saved_version
 	int64		model_id;
 	int32		version;
 	bool		deployed;
+	char	   *reason;			/* why it was deployed or kept, or NULL */
 } mm_saved_version;
 
 extern mm_saved_version mm_save_version(const mm_new_version *nv,
 										mm_deploy_policy policy,
 										mm_auto_decider decide, void *arg);
-extern bytea *mm_fetch_artifact(int64 model_id, int32 version);
+/*
+ * The artifact of a version.  latest = true reads with a new snapshot: for
+ * decisions taken under the model's row lock, where the deployed version may
+ * have been committed after the statement's snapshot was taken.
+ */
+extern bytea *mm_fetch_artifact(int64 model_id, int32 version, bool latest);
 extern void mm_record_deployment(int64 model_id, const char *action,
 								 int32 from_version, int32 to_version,
 								 const char *reason);
+extern void mm_record_keep(int64 model_id, int32 champion, int32 candidate,
+						   const char *reason);
 
 /* jsonb building helpers (json.c) */
 extern Jsonb *mm_jsonb_from_cstring(const char *json);

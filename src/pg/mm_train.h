@@ -7,6 +7,7 @@
 
 #include "postgres.h"
 
+#include "utils/array.h"
 #include "utils/jsonb.h"
 
 typedef enum mm_param_type
@@ -55,5 +56,38 @@ extern double mm_param_number(const mm_param_values *pv, const char *name);
 extern bool mm_param_bool(const mm_param_values *pv, const char *name);
 extern const char *mm_param_string(const mm_param_values *pv, const char *name);
 extern Jsonb *mm_params_jsonb(const mm_param_values *pv);
+
+/* What one training does (train() and retrain() fill it). */
+typedef struct mm_train_spec
+{
+	const char *name;
+	const mm_algorithm_spec *alg;
+	mm_param_values params;
+	Oid			relid;
+	const char *target;
+	ArrayType  *features;		/* NULL: every other usable column */
+	ArrayType  *group_by;		/* NULL: none */
+	double		test_fraction;
+	uint64		seed;
+	int			policy;			/* mm_deploy_policy */
+	const char *operation;		/* "train" or "retrain" */
+	int32		parent_version; /* 0: none */
+} mm_train_spec;
+
+typedef struct mm_train_outcome
+{
+	int32		version;
+	bool		deployed;
+	char	   *reason;			/* why deployed or kept; NULL if no decision */
+	int32		champion;		/* deployed version it was scored against, 0 if none */
+	double		champion_score; /* held-out mse, NaN when not scored */
+	double		challenger_score;
+	int64		train_rows;
+	int64		test_rows;
+	Jsonb	   *metrics;
+	double		seconds;
+} mm_train_outcome;
+
+extern void mm_run_training(const mm_train_spec *spec, mm_train_outcome *out);
 
 #endif							/* MM_TRAIN_H */

@@ -26,4 +26,7 @@ extern void mm_resolve_train_input(Oid relid, const char *target,
 								   const char *algorithm, mm_train_input *in);
 extern Datum mm_train_features_datum(const mm_train_input *in);
 
+/* smallint, integer, bigint, real, double precision, numeric, or a domain over one */
+extern bool mm_is_number_type(Oid type);
+
 #endif							/* MM_TRAIN_INPUT_H */

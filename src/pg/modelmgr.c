@@ -16,6 +16,7 @@
 #include "mm_core.h"
 #include "mm_lapack.h"
 #include "mm_pg.h"
+#include "mm_stats.h"
 
 PG_MODULE_MAGIC;
 
@@ -23,6 +24,11 @@ int			mm_blas_threads = 1;
 int			mm_model_cache_kb = 65536;
 int			mm_max_training_memory_kb = 1048576;
 bool		mm_allow_drop = false;
+double		mm_psi_warning = 0.1;
+double		mm_psi_alert = 0.25;
+double		mm_metric_warning = 0.1;
+double		mm_metric_alert = 0.25;
+int			mm_health_window = 3;
 
 /*
  * The core allocates through palloc in the current memory context; huge
@@ -106,6 +112,28 @@ _PG_init(void)
 							 "Dropping the extension deletes every model; keep a pg_dump of them first.",
 							 &mm_allow_drop, false,
 							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("modelmgr.psi_warning",
+							 "PSI of a feature or of the predictions from which monitor() warns.",
+							 NULL, &mm_psi_warning, 0.1, 0.0, 100.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("modelmgr.psi_alert",
+							 "PSI from which monitor() raises an alert.",
+							 NULL, &mm_psi_alert, 0.25, 0.0, 100.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("modelmgr.metric_warning",
+							 "Relative rise of rmse over the version's test rmse (or over the previous evaluations' moving average) from which health warns.",
+							 NULL, &mm_metric_warning, 0.1, 0.0, 100.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomRealVariable("modelmgr.metric_alert",
+							 "Relative rise of rmse from which health raises an alert.",
+							 NULL, &mm_metric_alert, 0.25, 0.0, 100.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("modelmgr.health_window",
+							"Evaluations per window of model_health's moving average.",
+							NULL, &mm_health_window, 3, 1, 1000,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	/* before reserving the prefix: it defines modelmgr.max_tracked */
+	mm_stats_init();
 	MarkGUCPrefixReserved("modelmgr");
 
 	/* the assign hook does not run for the boot value */

@@ -37,6 +37,7 @@
 
 #include "mm_pg.h"
 #include "mm_predict.h"
+#include "mm_stats.h"
 
 PG_FUNCTION_INFO_V1(mm_predict_name_array);
 PG_FUNCTION_INFO_V1(mm_predict_name_record);
@@ -237,7 +238,7 @@ get_artifact(int64 model_id, int32 version, uint64 checksum, const char *name)
 	e = hash_search(artifact_cache, &key, HASH_FIND, NULL);
 	if (e == NULL)
 	{
-		bytea	   *artifact = mm_fetch_artifact(model_id, version);
+		bytea	   *artifact = mm_fetch_artifact(model_id, version, false);
 		MemoryContext cxt;
 		MemoryContext oldcxt;
 		mm_model   *model;
@@ -366,6 +367,7 @@ typedef struct CallCache
 	char		name[MM_NAME_KEY];
 	int			name_len;
 	CachedModel *entry;
+	mm_stats_counter *counter;	/* live statistics of entry, or NULL */
 
 	/* predict(model value, ...): the parsed value */
 	bytea	   *model_bytes;
@@ -425,6 +427,8 @@ resolve_name_arg(CallCache *cc, text *name)
 		pfree(cname);
 	}
 	cc->generation = generation;
+	cc->counter = mm_stats_counter_for(cc->entry->key.model_id, cc->entry->key.version,
+									   cc->entry->model_name);
 	if (len < MM_NAME_KEY)
 	{
 		memcpy(cc->name, VARDATA_ANY(name), len);
@@ -677,9 +681,11 @@ mm_predict_name_array(PG_FUNCTION_ARGS)
 {
 	CallCache  *cc = call_cache(fcinfo);
 	CachedModel *e = resolve_name_arg(cc, PG_GETARG_TEXT_PP(0));
+	double		y = predict_array(entry_predictor(e), cc, fcinfo,
+								  PG_GETARG_ARRAYTYPE_P(1), "model");
 
-	PG_RETURN_FLOAT8(predict_array(entry_predictor(e), cc, fcinfo,
-								   PG_GETARG_ARRAYTYPE_P(1), "model"));
+	mm_stats_count_row(cc->counter);
+	PG_RETURN_FLOAT8(y);
 }
 
 Datum
@@ -687,9 +693,11 @@ mm_predict_name_record(PG_FUNCTION_ARGS)
 {
 	CallCache  *cc = call_cache(fcinfo);
 	CachedModel *e = resolve_name_arg(cc, PG_GETARG_TEXT_PP(0));
+	double		y = predict_record(entry_predictor(e), cc, fcinfo,
+								   PG_GETARG_HEAPTUPLEHEADER(1));
 
-	PG_RETURN_FLOAT8(predict_record(entry_predictor(e), cc, fcinfo,
-									PG_GETARG_HEAPTUPLEHEADER(1)));
+	mm_stats_count_row(cc->counter);
+	PG_RETURN_FLOAT8(y);
 }
 
 Datum

@@ -27,6 +27,8 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "catalog/namespace.h"
 #include "utils/rel.h"
 
 #include "mm_pg.h"
@@ -261,7 +263,7 @@ mm_require_use(const mm_model_row *row)
 
 /* The artifact of one version, or NULL if that version does not exist. */
 bytea *
-mm_fetch_artifact(int64 model_id, int32 version)
+mm_fetch_artifact(int64 model_id, int32 version, bool latest)
 {
 	Oid			types[2] = {INT8OID, INT4OID};
 	Datum		values[2];
@@ -273,7 +275,7 @@ mm_fetch_artifact(int64 model_id, int32 version)
 	values[1] = Int32GetDatum(version);
 	mm_registry_exec("SELECT artifact FROM modelmgr.model_versions "
 				  "WHERE model_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
-				  2, types, values, NULL, true, 1);
+				  2, types, values, NULL, !latest, 1);
 	if (SPI_processed == 0)
 		return NULL;
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
@@ -310,18 +312,27 @@ mm_record_deployment(int64 model_id, const char *action, int32 from_version,
 				  6, types, values, nulls, false, 0);
 }
 
-static char *
-deploy_policy_name(mm_deploy_policy policy)
+/* Record that a decision kept the champion over a candidate. */
+void
+mm_record_keep(int64 model_id, int32 champion, int32 candidate, const char *reason)
 {
-	switch (policy)
-	{
-		case MM_DEPLOY_ALWAYS:
-			return "always";
-		case MM_DEPLOY_NEVER:
-			return "never";
-		default:
-			return "auto";
-	}
+	Oid			types[5] = {INT8OID, INT4OID, INT4OID, TEXTOID, TEXTOID};
+	Datum		values[5];
+	Oid			deployments = get_relname_relid("deployments", get_namespace_oid("modelmgr", false));
+
+	/* a database still at 0.1.0 (before ALTER EXTENSION UPDATE) has no keep rows */
+	if (get_attnum(deployments, "candidate_version") == InvalidAttrNumber)
+		return;
+
+	values[0] = Int64GetDatum(model_id);
+	values[1] = Int32GetDatum(champion);
+	values[2] = Int32GetDatum(candidate);
+	values[3] = CStringGetTextDatum(reason);
+	values[4] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	mm_registry_exec("INSERT INTO modelmgr.deployments "
+					 "(model_id, action, from_version, to_version, candidate_version, reason, deployed_by) "
+					 "VALUES ($1, 'keep', $2, $2, $3, $4, $5::pg_catalog.name)",
+					 5, types, values, NULL, false, 0);
 }
 
 /*
@@ -335,16 +346,19 @@ mm_save_version(const mm_new_version *nv, mm_deploy_policy policy,
 				mm_auto_decider decide, void *arg)
 {
 	mm_model_row row;
-	mm_saved_version result = {0, 0, false};
-	Oid			types[20];
-	Datum		values[20];
-	char		nulls[21];
+	mm_saved_version result = {0, 0, false, NULL};
+	Oid			types[21];
+	Datum		values[21];
+	char		nulls[22];
 	char		checksum[17];
 	char	   *user = GetUserNameFromId(GetUserId(), false);
 	bool		deploy = false;
+	bool		better = false;
 	char	   *reason = NULL;
+	char	   *comparison = NULL;
 
-	/* create the model on first use */
+	/* create the model on first use (only then: each insert uses an id) */
+	if (!mm_lookup_model(nv->model_name, false, &row))
 	{
 		Oid			t[3] = {TEXTOID, TEXTOID, TEXTOID};
 		Datum		v[3];
@@ -381,7 +395,7 @@ mm_save_version(const mm_new_version *nv, mm_deploy_policy policy,
 	snprintf(checksum, sizeof(checksum), "%016" PRIx64,
 			 mm_artifact_checksum(VARDATA_ANY(nv->artifact), VARSIZE_ANY_EXHDR(nv->artifact)));
 	memset(nulls, ' ', sizeof(nulls));
-	nulls[20] = '\0';
+	nulls[21] = '\0';
 #define SETARG(i, typ, val, isnull_) \
 	do { types[i] = (typ); values[i] = (isnull_) ? (Datum) 0 : (val); nulls[i] = (isnull_) ? 'n' : ' '; } while (0)
 	SETARG(0, INT8OID, Int64GetDatum(row.id), false);
@@ -405,24 +419,31 @@ mm_save_version(const mm_new_version *nv, mm_deploy_policy policy,
 	SETARG(17, TEXTOID, CStringGetTextDatum(checksum), false);
 	SETARG(18, TEXTOID, CStringGetTextDatum(user), false);
 	SETARG(19, JSONBOID, JsonbPGetDatum(nv->phase_seconds), nv->phase_seconds == NULL);
+	SETARG(20, JSONBOID, JsonbPGetDatum(nv->baselines), nv->baselines == NULL);
 #undef SETARG
 	mm_registry_exec("INSERT INTO modelmgr.model_versions (model_id, version, parent_version, "
 				  "operation, algorithm, params, source_relation, target, features, seed, "
 				  "test_fraction, train_rows, test_rows, skipped_rows, metrics, artifact, "
-				  "size_bytes, checksum, created_by, phase_seconds) VALUES ($1, $2, $3, $4, $5, "
+				  "size_bytes, checksum, created_by, phase_seconds, baselines) VALUES ($1, $2, $3, $4, $5, "
 				  "COALESCE($6, '{}'::pg_catalog.jsonb), $7, $8, $9, $10, $11, $12, $13, $14, "
 				  "COALESCE($15, '{}'::pg_catalog.jsonb), $16, $17, $18, "
-				  "$19::pg_catalog.name, $20)",
-				  20, types, values, nulls, false, 0);
+				  "$19::pg_catalog.name, $20, $21)",
+				  21, types, values, nulls, false, 0);
 
+	/* score against the champion whatever the policy, so it is on record */
+	if (row.deployed_version > 0 && decide)
+		better = decide(arg, row.id, row.deployed_version, &comparison);
 	switch (policy)
 	{
 		case MM_DEPLOY_ALWAYS:
 			deploy = true;
-			reason = psprintf("trained with deploy => %s", deploy_policy_name(policy));
+			reason = comparison ? psprintf("deploy => always; %s", comparison) :
+				pstrdup("deploy => always");
 			break;
 		case MM_DEPLOY_NEVER:
 			deploy = false;
+			reason = comparison ? psprintf("deploy => never; %s", comparison) :
+				pstrdup("deploy => never");
 			break;
 		case MM_DEPLOY_AUTO:
 			if (row.deployed_version == 0)
@@ -430,18 +451,27 @@ mm_save_version(const mm_new_version *nv, mm_deploy_policy policy,
 				deploy = true;
 				reason = pstrdup("auto: no version was deployed");
 			}
-			else if (decide)
-				deploy = decide(arg, row.id, row.deployed_version, &reason);
+			else
+			{
+				deploy = better;
+				reason = comparison ? psprintf("auto: %s", comparison) :
+					psprintf("auto: a version made by %s is deployed only when no version is", nv->operation);
+			}
 			break;
 	}
 	if (deploy)
 		mm_record_deployment(row.id, "deploy", row.deployed_version, result.version, reason);
-	else if (reason)
-		ereport(NOTICE,
-				(errmsg("version %d of model \"%s\" was not deployed; version %d stays deployed",
-						result.version, row.name, row.deployed_version),
-				 errdetail("%s", reason),
-				 errhint("Deploy it anyway with modelmgr.deploy('%s', %d).", row.name, result.version)));
+	else if (row.deployed_version > 0)
+	{
+		mm_record_keep(row.id, row.deployed_version, result.version, reason);
+		if (policy == MM_DEPLOY_AUTO)
+			ereport(NOTICE,
+					(errmsg("version %d of model \"%s\" was not deployed; version %d stays deployed",
+							result.version, row.name, row.deployed_version),
+					 errdetail("%s", reason),
+					 errhint("Deploy it anyway with modelmgr.deploy('%s', %d).", row.name, result.version)));
+	}
+	result.reason = reason;
 	result.deployed = deploy;
 	return result;
 }

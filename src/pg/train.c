@@ -29,18 +29,20 @@
 #include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/tuplestore.h"
 
 #include "mm_bytes.h"
+#include "mm_drift.h"
 #include "mm_linreg.h"
 #include "mm_pg.h"
 #include "mm_predict.h"
+#include "mm_stats.h"
 #include "mm_train.h"
 #include "mm_train_input.h"
-
-PG_FUNCTION_INFO_V1(mm_train);
 
 #define MM_SAMPLE_ROWS 10000
 #define MM_FETCH_ROWS 10000
@@ -76,6 +78,11 @@ typedef struct TrainRun
 	Size		mem_used;
 	double	   *coef;
 	double		intercept;
+	mm_predictor *pred;			/* the new model, for scoring */
+	int64		test_null_rows; /* held-out rows with a NULL feature */
+	int32		champion;		/* deployed version scored against, or 0 */
+	double		champion_score; /* mse on the held-out rows, or NaN */
+	double		challenger_score;
 } TrainRun;
 
 static void
@@ -171,6 +178,8 @@ train_row(TrainRun *run, Datum *values, bool *nulls, double *row, double *tmp)
 	mm_error	err;
 
 	run->rows_read++;
+	if ((run->rows_read & 8191) == 0)
+		mm_progress_rows(run->rows_read);
 	if (nulls[0])
 	{
 		run->null_target++;
@@ -364,6 +373,86 @@ split_metrics(StringInfo buf, TrainRun *run, mm_linreg_state *s, RowSample *samp
 	appendStringInfo(buf, ", \"mae_sample_rows\": %d}", sample->n);
 }
 
+/* One baseline (edges and CDF) as JSON, from n values (sorted in place). */
+static void
+baseline_json(StringInfo buf, double *values, int n, int nulls)
+{
+	double		edges[MM_DRIFT_EDGES];
+	double		cdf[MM_DRIFT_EDGES];
+
+	appendStringInfo(buf, "{\"rows\": %d, \"null_fraction\": ", n + nulls);
+	mm_json_number(buf, n + nulls > 0 ? (double) nulls / (n + nulls) : 0.0);
+	if (n == 0)
+	{
+		appendStringInfoChar(buf, '}');
+		return;
+	}
+	mm_drift_baseline(values, n, edges, cdf);
+	appendStringInfoString(buf, ", \"edges\": [");
+	for (int i = 0; i < MM_DRIFT_EDGES; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(buf, ", ");
+		mm_json_number(buf, edges[i]);
+	}
+	appendStringInfoString(buf, "], \"cdf\": [");
+	for (int i = 0; i < MM_DRIFT_EDGES; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(buf, ", ");
+		mm_json_number(buf, cdf[i]);
+	}
+	appendStringInfoString(buf, "]}");
+}
+
+/*
+ * Drift baselines from the training sample: per feature the percentile
+ * edges and CDF of its values, and the same for the model's predictions on
+ * those rows (see mm_drift.h).  monitor() compares new data against them.
+ */
+static char *
+build_baselines(TrainRun *run)
+{
+	RowSample  *s = &run->train_sample;
+	double	   *vals = palloc(sizeof(double) * Max(s->n, 1));
+	bool	   *xnull = palloc(sizeof(bool) * Max(run->p, 1));
+	StringInfoData buf;
+	mm_error	err;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"sample_rows\": %d, \"features\": {", s->n);
+	for (int j = 0; j < run->p; j++)
+	{
+		int			n = 0;
+
+		for (int i = 0; i < s->n; i++)
+		{
+			double		v = s->rows[(Size) i * s->width + 1 + j];
+
+			if (!isnan(v))
+				vals[n++] = v;
+		}
+		if (j > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, run->in.features[j]);
+		appendStringInfoString(&buf, ": ");
+		baseline_json(&buf, vals, n, s->n - n);
+	}
+	appendStringInfoString(&buf, "}, \"prediction\": ");
+	for (int i = 0; i < s->n; i++)
+	{
+		const double *row = s->rows + (Size) i * s->width;
+
+		for (int j = 0; j < run->p; j++)
+			xnull[j] = isnan(row[1 + j]);
+		mm_error_clear(&err);
+		raise_core(mm_predict_row(run->pred, row + 1, xnull, &vals[i], &err), &err);
+	}
+	baseline_json(&buf, vals, s->n, 0);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
 /* Build the model from the fitted coefficients. */
 static mm_model *
 build_model(TrainRun *run, const double *impute)
@@ -399,39 +488,160 @@ build_model(TrainRun *run, const double *impute)
 }
 
 /*
- * Auto deploy: score the deployed version on this training's held-out rows.
- * A linear champion over the same features is scored exactly from the
- * held-out state; anything else cannot be compared here, and the champion
- * stays.  Ties keep the champion.
+ * Score champion and challenger on this training's held-out rows by reading
+ * the relation again (same snapshot: both scans are read-only SPI under the
+ * calling statement's snapshot) and predicting each held-out row with both
+ * models, each with its own imputation.  Returns false when the champion
+ * cannot be scored on these rows (a feature it needs is not a numeric column
+ * of the relation, or it cannot be served).
  */
 static bool
-auto_decide(void *arg, int64 model_id, int32 champion, char **reason)
+score_by_scan(TrainRun *run, const mm_model *champ, double *ours, double *theirs)
+{
+	mm_predictor *cp = NULL;
+	mm_error	err;
+	StringInfoData q;
+	int			cn = (int) champ->n_features;
+	int			ncols = run->p + 1 + cn;
+	SPIPlanPtr	plan;
+	Portal		portal;
+	Datum	   *values;
+	bool	   *nulls;
+	double	   *row;
+	double	   *cx;
+	bool	   *cnull;
+	bool	   *xnull;
+	double		sse_ours = 0,
+				sse_theirs = 0;
+	int64		n = 0;
+
+	mm_error_clear(&err);
+	if (mm_predictor_new(champ, &cp, &err) != MM_OK)
+		return false;
+	if (champ->target == NULL || strcmp(champ->target, run->in.target) != 0)
+		return false;
+	/* target and our features (for the split hash), then the champion's */
+	initStringInfo(&q);
+	appendStringInfo(&q, "SELECT %s::pg_catalog.float8", quote_identifier(run->in.target));
+	for (int j = 0; j < run->p; j++)
+		appendStringInfo(&q, ", %s::pg_catalog.float8", quote_identifier(run->in.features[j]));
+	for (int j = 0; j < cn; j++)
+	{
+		AttrNumber	att = get_attnum(run->in.relid, champ->features[j].name);
+
+		if (att == InvalidAttrNumber || !mm_is_number_type(get_atttype(run->in.relid, att)))
+			return false;
+		appendStringInfo(&q, ", %s::pg_catalog.float8", quote_identifier(champ->features[j].name));
+	}
+	appendStringInfo(&q, " FROM %s", run->in.qualified);
+	plan = SPI_prepare(q.data, 0, NULL);
+	values = palloc(sizeof(Datum) * ncols);
+	nulls = palloc(sizeof(bool) * ncols);
+	row = palloc(sizeof(double) * (run->p + 1));
+	xnull = palloc(sizeof(bool) * Max(run->p, 1));
+	cx = palloc(sizeof(double) * Max(cn, 1));
+	cnull = palloc(sizeof(bool) * Max(cn, 1));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	for (;;)
+	{
+		SPITupleTable *tt;
+
+		SPI_cursor_fetch(portal, true, MM_FETCH_ROWS);
+		if (SPI_processed == 0)
+			break;
+		tt = SPI_tuptable;
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			mm_hasher	hs;
+			double		yhat_ours,
+						yhat_theirs;
+
+			CHECK_FOR_INTERRUPTS();
+			heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
+			if (nulls[0])
+				continue;
+			mm_hash_init(&hs, run->seed);
+			for (int j = 0; j <= run->p; j++)
+			{
+				if (nulls[j])
+				{
+					mm_hash_null(&hs);
+					row[j] = 0;
+					continue;
+				}
+				row[j] = DatumGetFloat8(values[j]);
+				mm_hash_double(&hs, row[j]);
+			}
+			if (!(mm_hash_unit(mm_hash_final(&hs)) < run->fraction))
+				continue;
+			for (int j = 0; j < run->p; j++)
+				xnull[j] = nulls[j + 1];
+			for (int j = 0; j < cn; j++)
+			{
+				cnull[j] = nulls[run->p + 1 + j];
+				cx[j] = cnull[j] ? 0 : DatumGetFloat8(values[run->p + 1 + j]);
+			}
+			mm_error_clear(&err);
+			raise_core(mm_predict_row(run->pred, row + 1, xnull, &yhat_ours, &err), &err);
+			if (mm_predict_row(cp, cx, cnull, &yhat_theirs, &err) != MM_OK)
+			{
+				/* e.g. a NULL the champion does not impute: it cannot be scored */
+				SPI_freetuptable(tt);
+				SPI_cursor_close(portal);
+				return false;
+			}
+			sse_ours += (row[0] - yhat_ours) * (row[0] - yhat_ours);
+			sse_theirs += (row[0] - yhat_theirs) * (row[0] - yhat_theirs);
+			n++;
+		}
+		SPI_freetuptable(tt);
+	}
+	SPI_cursor_close(portal);
+	if (n == 0)
+		return false;
+	*ours = sse_ours / n;
+	*theirs = sse_theirs / n;
+	return true;
+}
+
+/*
+ * Score the deployed version (the champion) against the new one on this
+ * training's held-out rows, with the task's key metric (mse).  A linear
+ * champion over the same target and features is scored exactly from the
+ * held-out QR state when no held-out row had a NULL feature (imputation
+ * would differ); otherwise both are scored by reading the held-out rows
+ * again.  Returns true when the new version is strictly better; ties keep
+ * the champion.
+ */
+static bool
+score_champion(void *arg, int64 model_id, int32 champion, char **reason)
 {
 	TrainRun   *run = (TrainRun *) arg;
 	bytea	   *artifact;
 	mm_model   *cm;
-	bool		comparable;
+	bool		exact;
 	double		ours,
 				theirs;
 
+	run->champion = champion;
 	if (run->test->n == 0)
 	{
-		*reason = psprintf("auto: no held-out rows to compare with version %d", champion);
+		*reason = psprintf("no held-out rows to compare with version %d", champion);
 		return false;
 	}
-	artifact = mm_fetch_artifact(model_id, champion);
+	artifact = mm_fetch_artifact(model_id, champion, true);
 	if (artifact == NULL)
-		return false;
-	cm = mm_parse_artifact(VARDATA_ANY(artifact), VARSIZE_ANY_EXHDR(artifact));
-	comparable = cm->algorithm == MM_ALGO_LINEAR_REGRESSION && cm->n_features == (uint32) run->p &&
-		cm->target != NULL && strcmp(cm->target, run->in.target) == 0;
-	for (int j = 0; comparable && j < run->p; j++)
-		comparable = strcmp(cm->features[j].name, run->in.features[j]) == 0;
-	if (!comparable)
 	{
-		*reason = psprintf("auto: deployed version %d uses another algorithm, target or features; kept it", champion);
+		*reason = psprintf("version %d could not be read; kept it", champion);
 		return false;
 	}
+	cm = mm_parse_artifact(VARDATA_ANY(artifact), VARSIZE_ANY_EXHDR(artifact));
+	exact = run->test_null_rows == 0 &&
+		cm->algorithm == MM_ALGO_LINEAR_REGRESSION && cm->n_features == (uint32) run->p &&
+		cm->target != NULL && strcmp(cm->target, run->in.target) == 0;
+	for (int j = 0; exact && j < run->p; j++)
+		exact = strcmp(cm->features[j].name, run->in.features[j]) == 0;
+	if (exact)
 	{
 		const mm_tensor *c = mm_model_tensor(cm, "coef");
 		const mm_tensor *i = mm_model_tensor(cm, "intercept");
@@ -440,9 +650,17 @@ auto_decide(void *arg, int64 model_id, int32 champion, char **reason)
 		for (int j = 0; j < run->p; j++)
 			cc[j] = mm_tensor_get(c, 0, j);
 		theirs = mm_linreg_sse(run->test, cc, mm_tensor_get(i, 0, 0)) / run->test->n;
+		ours = mm_linreg_sse(run->test, run->coef, run->intercept) / run->test->n;
 	}
-	ours = mm_linreg_sse(run->test, run->coef, run->intercept) / run->test->n;
-	*reason = psprintf("auto: test mse %.6g vs %.6g of version %d on the same " INT64_FORMAT " held-out rows",
+	else if (!score_by_scan(run, cm, &ours, &theirs))
+	{
+		*reason = psprintf("version %d cannot be scored on these held-out rows (another target, a feature missing from the relation, or an algorithm that cannot serve); kept it",
+						   champion);
+		return false;
+	}
+	run->champion_score = theirs;
+	run->challenger_score = ours;
+	*reason = psprintf("test mse %.6g vs %.6g of version %d on the same " INT64_FORMAT " held-out rows",
 					   ours, theirs, champion, run->test->n);
 	return ours < theirs;
 }
@@ -457,26 +675,15 @@ elapsed_since(instr_time start)
 	return INSTR_TIME_GET_DOUBLE(now);
 }
 
-static char *
-required_text(FunctionCallInfo fcinfo, int argno, const char *what)
+/*
+ * One training: read, fit, evaluate, save, per spec.  Allocations that the
+ * outcome refers to are made in the caller's memory context.
+ */
+void
+mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 {
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
-}
-
-Datum
-mm_train(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *name = required_text(fcinfo, 0, "name");
-	char	   *algorithm = required_text(fcinfo, 1, "algorithm");
-	char	   *target;
-	const mm_algorithm_spec *alg;
-	mm_param_values pv;
-	mm_deploy_policy policy;
+	const mm_algorithm_spec *alg = spec->alg;
+	const mm_param_values *pv = &spec->params;
 	TrainRun   *run;
 	MemoryContext fncxt = CurrentMemoryContext;
 	MemoryContext runcxt;
@@ -490,81 +697,37 @@ mm_train(PG_FUNCTION_ARGS)
 	int32		bad = -1;
 	double	   *impute;
 	mm_model   *model;
-	mm_predictor *pred;
 	StringInfoData metrics;
+	char	   *baselines;
 	mm_new_version nv;
 	mm_saved_version saved;
 	mm_model_row existing;
-	Datum		values[9];
-	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
 
 	INSTR_TIME_SET_CURRENT(t_start);
-	mm_validate_model_name(name);
-	alg = mm_find_algorithm(algorithm);
-	if (PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("relation must not be NULL")));
-	target = required_text(fcinfo, 3, "target");
-	mm_parse_params(alg, PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &pv);
-
 	run = palloc0(sizeof(TrainRun));
-	if (PG_ARGISNULL(6))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("test_fraction must not be NULL"),
-				 errhint("Pass 0 to train on every row.")));
-	run->fraction = PG_GETARG_FLOAT8(6);
-	if (!(run->fraction >= 0.0 && run->fraction < 1.0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("test_fraction must be at least 0 and less than 1, got %g", run->fraction)));
-	{
-		char	   *d = required_text(fcinfo, 7, "deploy");
-
-		if (strcmp(d, "auto") == 0)
-			policy = MM_DEPLOY_AUTO;
-		else if (strcmp(d, "always") == 0)
-			policy = MM_DEPLOY_ALWAYS;
-		else if (strcmp(d, "never") == 0)
-			policy = MM_DEPLOY_NEVER;
-		else
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("deploy must be 'auto', 'always' or 'never', got '%s'", d)));
-	}
-	run->seed = PG_ARGISNULL(8) ? 0 : (uint64) PG_GETARG_INT64(8);
-	if (!PG_ARGISNULL(9))
-	{
-		ArrayType  *g = PG_GETARG_ARRAYTYPE_P(9);
-
-		if (ArrayGetNItems(ARR_NDIM(g), ARR_DIMS(g)) > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("group_by is not supported for algorithm %s yet", alg->name),
-					 errhint("Train one model per group, e.g. with modelmgr.linear_fit(...) GROUP BY and modelmgr.save(...).")));
-	}
-	run->impute_error = strcmp(mm_param_string(&pv, "impute"), "error") == 0;
+	run->fraction = spec->test_fraction;
+	run->seed = spec->seed;
+	run->champion_score = NAN;
+	run->challenger_score = NAN;
+	run->impute_error = strcmp(mm_param_string(pv, "impute"), "error") == 0;
 	mm_linreg_default_options(&run->opt);
-	run->opt.fit_intercept = mm_param_bool(&pv, "fit_intercept");
-	run->opt.l2 = mm_param_number(&pv, "l2");
+	run->opt.fit_intercept = mm_param_bool(pv, "fit_intercept");
+	run->opt.l2 = mm_param_number(pv, "l2");
 
-	mm_resolve_train_input(PG_GETARG_OID(2), target,
-						   PG_ARGISNULL(4) ? NULL : PG_GETARG_ARRAYTYPE_P(4),
-						   PG_ARGISNULL(9) ? NULL : PG_GETARG_ARRAYTYPE_P(9),
+	mm_resolve_train_input(spec->relid, spec->target, spec->features, spec->group_by,
 						   alg->name, &run->in);
 	run->p = run->in.p;
 
 	runcxt = AllocSetContextCreate(fncxt, "modelmgr training", ALLOCSET_DEFAULT_SIZES);
 	SPI_connect();
 	/* fail before the long scan if the caller may not add versions */
-	if (mm_lookup_model(name, false, &existing))
+	if (mm_lookup_model(spec->name, false, &existing))
 	{
 		mm_require_owner(&existing, "add versions to");
 		if (strcmp(existing.task, alg->task) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("model \"%s\" is a %s model, not %s", name, existing.task, alg->task),
+					 errmsg("model \"%s\" is a %s model, not %s", spec->name, existing.task, alg->task),
 					 errhint("Use another model name.")));
 	}
 
@@ -585,7 +748,10 @@ mm_train(PG_FUNCTION_ARGS)
 
 	/* read */
 	INSTR_TIME_SET_CURRENT(t_phase);
+	mm_progress_begin(spec->name, alg->name);
+	mm_progress_phase("read");
 	scan_relation(run);
+	mm_progress_rows(run->rows_read);
 	if (run->rows_read == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -598,8 +764,12 @@ mm_train(PG_FUNCTION_ARGS)
 		int64		train_rows = mm_linreg_rows(run->train);
 
 		for (int64 r = 0; r < run->pending_n; r++)
+		{
 			if (run->pending[(Size) r * (run->p + 2)] == 0.0)
 				train_rows++;
+			else
+				run->test_null_rows++;
+		}
 		if (train_rows == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -614,6 +784,7 @@ mm_train(PG_FUNCTION_ARGS)
 
 	/* fit */
 	INSTR_TIME_SET_CURRENT(t_phase);
+	mm_progress_phase("fit");
 	run->coef = palloc(sizeof(double) * run->p);
 	mm_error_clear(&err);
 	if (mm_linreg_solve(run->train, &run->opt, run->coef, &run->intercept, &bad, &err) != MM_OK)
@@ -634,28 +805,32 @@ mm_train(PG_FUNCTION_ARGS)
 
 	/* evaluate */
 	INSTR_TIME_SET_CURRENT(t_phase);
+	mm_progress_phase("evaluate");
 	mm_error_clear(&err);
-	raise_core(mm_predictor_new(model, &pred, &err), &err);
+	raise_core(mm_predictor_new(model, &run->pred, &err), &err);
 	initStringInfo(&metrics);
 	appendStringInfoString(&metrics, "{\"train\": ");
-	split_metrics(&metrics, run, run->train, &run->train_sample, pred);
+	split_metrics(&metrics, run, run->train, &run->train_sample, run->pred);
 	if (run->test->n > 0)
 	{
 		appendStringInfoString(&metrics, ", \"test\": ");
-		split_metrics(&metrics, run, run->test, &run->test_sample, pred);
+		split_metrics(&metrics, run, run->test, &run->test_sample, run->pred);
 	}
 	appendStringInfoChar(&metrics, '}');
+	baselines = build_baselines(run);
 	t_eval = elapsed_since(t_phase);
 
 	/* save */
 	INSTR_TIME_SET_CURRENT(t_phase);
+	mm_progress_phase("save");
 	MemoryContextSwitchTo(fncxt);
 	memset(&nv, 0, sizeof(nv));
-	nv.model_name = name;
+	nv.model_name = spec->name;
 	nv.task = alg->task;
-	nv.operation = "train";
+	nv.operation = spec->operation;
+	nv.parent_version = spec->parent_version;
 	nv.algorithm = alg->name;
-	nv.params = mm_params_jsonb(&pv);
+	nv.params = mm_params_jsonb(pv);
 	nv.source_relation = run->in.qualified;
 	nv.target = run->in.target;
 	nv.features = mm_train_features_datum(&run->in);
@@ -666,8 +841,9 @@ mm_train(PG_FUNCTION_ARGS)
 	nv.test_rows = run->test->n;
 	nv.skipped_rows = run->null_target;
 	nv.metrics = mm_jsonb_from_cstring(metrics.data);
+	nv.baselines = mm_jsonb_from_cstring(baselines);
 	nv.artifact = mm_serialize_model(model);
-	saved = mm_save_version(&nv, policy, auto_decide, run);
+	saved = mm_save_version(&nv, spec->policy, score_champion, run);
 	t_save = elapsed_since(t_phase);
 
 	/* phase times, the registry write included, go into the new version */
@@ -696,17 +872,16 @@ mm_train(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	MemoryContextSwitchTo(fncxt);
-	InitMaterializedSRF(fcinfo, 0);
-	values[0] = CStringGetTextDatum(name);
-	values[1] = Int32GetDatum(saved.version);
-	values[2] = CStringGetTextDatum(alg->name);
-	values[3] = CStringGetTextDatum(alg->task);
-	values[4] = Int64GetDatum(nv.train_rows);
-	values[5] = Int64GetDatum(nv.test_rows);
-	values[6] = JsonbPGetDatum(nv.metrics);
-	values[7] = BoolGetDatum(saved.deployed);
-	values[8] = Float8GetDatum(elapsed_since(t_start));
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	out->version = saved.version;
+	out->deployed = saved.deployed;
+	out->reason = saved.reason ? pstrdup(saved.reason) : NULL;
+	out->champion = run->champion;
+	out->champion_score = run->champion_score;
+	out->challenger_score = run->challenger_score;
+	out->train_rows = nv.train_rows;
+	out->test_rows = nv.test_rows;
+	out->metrics = nv.metrics;
+	out->seconds = elapsed_since(t_start);
+	mm_progress_end();
 	MemoryContextDelete(runcxt);
-	return (Datum) 0;
 }

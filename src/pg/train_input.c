@@ -24,8 +24,8 @@
 #include "mm_pg.h"
 #include "mm_train_input.h"
 
-static bool
-is_numeric_type(Oid type)
+bool
+mm_is_number_type(Oid type)
 {
 	type = getBaseType(type);
 	return type == INT2OID || type == INT4OID || type == INT8OID ||
@@ -62,7 +62,7 @@ require_numeric(TupleDesc desc, AttrNumber attnum, const char *relname,
 {
 	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
 
-	if (!is_numeric_type(att->atttypid))
+	if (!mm_is_number_type(att->atttypid))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("%s column \"%s\" of relation %s has type %s; %s needs a numeric %s",
@@ -192,7 +192,7 @@ mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 			bool		grouped = false;
 
 			if (att->attisdropped || att->attnum == target_att ||
-				!is_numeric_type(att->atttypid) || att->attidentity != '\0' ||
+				!mm_is_number_type(att->atttypid) || att->attidentity != '\0' ||
 				att->attgenerated != '\0' ||
 				bms_is_member(att->attnum - FirstLowInvalidHeapAttributeNumber, pk) ||
 				bms_is_member(att->attnum, serial))

@@ -10,6 +10,15 @@
 #                             returns { out, err, secs }.  Several sessions
 #                             can run at once (mm_finish_all).
 #                             wait_for_true() polls a condition, bounded.
+#   mm_race($ctl, \@sessions, \@sqls, %opt)
+#                             run one SQL text per session, all released at
+#                             the same instant by an advisory lock
+#   mm_lines_are($got, $want, $name)
+#                             compare long multi-line outputs; on a mismatch
+#                             report the first differing line only
+#   mm_poll_until($node, $db, $sql, $timeout, $interval)
+#                             poll a query until it returns 't', bounded
+#   mm_no_crash($node, $name) no backend or worker died in the server log
 #
 # Sessions run with ON_ERROR_STOP off and VERBOSITY verbose, so an error
 # shows up in {err} as "ERROR:  <SQLSTATE>: <message>" and the session stays
@@ -27,7 +36,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(mm_node mm_finish_all mm_sql_list);
+our @EXPORT = qw(mm_node mm_finish_all mm_sql_list mm_race mm_lines_are mm_poll_until
+  mm_no_crash);
 
 # A started node with modelmgr installed in database postgres.  Extra
 # postgresql.conf lines may be passed.  JIT is off: compiling the training
@@ -77,6 +87,91 @@ sub mm_sql_list
 	return "ARRAY[" . join(', ', map { "'$_'" } @_) . "]";
 }
 
+# Run one SQL text per session, all released at the same instant: each one
+# first waits for a shared advisory lock that $ctl holds, and $ctl lets go
+# once every session is waiting.  $opt{begin} starts the transaction (and
+# may name an isolation level); $opt{key} is the advisory lock key.  Returns
+# the sessions' results in order ({ out, err, secs }).
+sub mm_race
+{
+	my ($ctl, $sessions, $sqls, %opt) = @_;
+	my $begin = $opt{begin} // 'BEGIN';
+	my $key = $opt{key} // 4243;
+	my @sessions = @{$sessions}[ 0 .. $#$sqls ];
+
+	$ctl->query_ok("SELECT pg_advisory_lock($key)");
+	for my $i (0 .. $#$sqls)
+	{
+		$sessions[$i]->start("$begin;\nSELECT pg_advisory_xact_lock_shared($key);\n"
+			  . "$sqls->[$i];\nCOMMIT;");
+	}
+	$ctl->wait_for_true(
+		"SELECT count(*) = " . scalar(@sessions)
+		  . " FROM pg_locks WHERE locktype = 'advisory' AND objid = $key AND NOT granted", 60)
+	  or die "the racing sessions never queued on the advisory lock";
+	$ctl->query_ok("SELECT pg_advisory_unlock($key)");
+	return mm_finish_all(@sessions);
+}
+
+# Compare two long multi-line texts (e.g. a prediction per row); on a
+# mismatch show the line count and the first line that differs, not the
+# whole texts.
+sub mm_lines_are
+{
+	my ($got, $want, $name) = @_;
+	my @g = split /\n/, $got, -1;
+	my @w = split /\n/, $want, -1;
+
+	if ($got eq $want)
+	{
+		pass($name);
+		return 1;
+	}
+	fail($name);
+	diag("got " . scalar(@g) . " lines, want " . scalar(@w));
+	for my $i (0 .. ($#g > $#w ? $#g : $#w))
+	{
+		my $gl = $g[$i] // '<none>';
+		my $wl = $w[$i] // '<none>';
+
+		next if $gl eq $wl;
+		diag("first difference at line " . ($i + 1) . ":\n   got: $gl\n  want: $wl");
+		last;
+	}
+	return 0;
+}
+
+# Run $sql (one boolean) in database $db every $interval seconds (default 1)
+# until it returns true (returns 1) or $timeout seconds pass (returns 0).
+sub mm_poll_until
+{
+	my ($node, $db, $sql, $timeout, $interval) = @_;
+	my $t0 = time;
+
+	$interval //= 1;
+	for (;;)
+	{
+		my $r = $node->safe_psql($db, $sql);
+
+		return 1 if $r eq 't';
+		return 0 if time - $t0 > $timeout;
+		usleep(int($interval * 1_000_000));
+	}
+}
+
+# No server process died (signal, exception, PANIC) according to the log.
+sub mm_no_crash
+{
+	my ($node, $name) = @_;
+	my $log = PostgreSQL::Test::Utils::slurp_file($node->logfile);
+	my @bad = grep { /terminated by signal|terminated by exception|\bPANIC:|was terminated by/ }
+	  split /\n/, $log;
+
+	is(scalar(@bad), 0, $name // 'no server process crashed (server log)')
+	  or diag(join("\n", @bad[ 0 .. ($#bad < 9 ? $#bad : 9) ]));
+	return;
+}
+
 package MMTest::Session;
 
 use strict;
@@ -98,7 +193,10 @@ sub new
 		busy => 0,
 		name => $params{name} // 'session',
 	}, $class;
-	my $pid = $self->query_ok("\\set VERBOSITY verbose\nSELECT pg_backend_pid()");
+	# NOTICEs (e.g. why a version was not deployed) are not errors: only
+	# warnings and errors reach stderr, which the tests read as "failed"
+	my $pid = $self->query_ok(
+		"\\set VERBOSITY verbose\nSET client_min_messages = warning;\nSELECT pg_backend_pid()");
 
 	die "could not read the backend pid of $self->{name}: '$pid'"
 	  unless $pid =~ /^\d+$/;
