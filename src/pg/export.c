@@ -99,15 +99,6 @@ static const char *const export_sql =
 "FROM modelmgr.model_versions v "
 "WHERE v.model_id OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2";
 
-/* Raise a clear error for a NULL argument that must not be NULL. */
-static void
-require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-}
 
 /*
  * export(name, version): the version (the deployed one when NULL) as an
@@ -131,30 +122,16 @@ mm_export(PG_FUNCTION_ARGS)
 	mm_error	err;
 	bytea	   *result;
 
-	require_arg(fcinfo, 0, "model name");
+	mm_require_arg(fcinfo, 0, "model name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (!PG_ARGISNULL(1))
-	{
-		version = PG_GETARG_INT32(1);
-		if (version <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("version must be a positive number, got %d", version)));
-	}
+	version = mm_version_arg(fcinfo, 1);
 
 	SPI_connect();
 	mm_lookup_model_or_error(name, false, &row);
 	mm_require_use(&row);
-	if (version == 0)
-	{
-		version = row.deployed_version;
-		if (version == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("model \"%s\" has no deployed version", row.name),
-					 errhint("Name the version to export: modelmgr.export('%s', <version>).",
-							 row.name)));
-	}
+	version = mm_version_or_deployed(&row, version,
+									 psprintf("Name the version to export: modelmgr.export('%s', <version>).",
+											  row.name));
 
 	values[0] = Int64GetDatum(row.id);
 	values[1] = Int32GetDatum(version);
@@ -513,8 +490,8 @@ mm_import(PG_FUNCTION_ARGS)
 	int64		n;
 	char	   *fraction;
 
-	require_arg(fcinfo, 0, "model name");
-	require_arg(fcinfo, 1, "data");
+	mm_require_arg(fcinfo, 0, "model name");
+	mm_require_arg(fcinfo, 1, "data");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	mm_validate_model_name(name);
 	data = PG_GETARG_BYTEA_PP(1);

@@ -27,20 +27,11 @@ PG_FUNCTION_INFO_V1(mm_revoke_use);
 PG_FUNCTION_INFO_V1(mm_save);
 PG_FUNCTION_INFO_V1(mm_gc);
 
-/* Raise a clear error for a NULL argument that must not be NULL. */
-static void
-require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be NULL", what)));
-}
 
 static char *
 name_arg(FunctionCallInfo fcinfo, int argno)
 {
-	require_arg(fcinfo, argno, "model name");
+	mm_require_arg(fcinfo, argno, "model name");
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
@@ -82,7 +73,7 @@ mm_deploy(PG_FUNCTION_ARGS)
 	char	   *reason = PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	mm_model_row row;
 
-	require_arg(fcinfo, 1, "version");
+	mm_require_arg(fcinfo, 1, "version");
 	version = PG_GETARG_INT32(1);
 	SPI_connect();
 	mm_lookup_model_or_error(name, true, &row);
@@ -168,7 +159,7 @@ mm_drop_version(PG_FUNCTION_ARGS)
 	Oid			types[2] = {INT8OID, INT4OID};
 	Datum		values[2];
 
-	require_arg(fcinfo, 1, "version");
+	mm_require_arg(fcinfo, 1, "version");
 	version = PG_GETARG_INT32(1);
 	SPI_connect();
 	mm_lookup_model_or_error(name, true, &row);
@@ -210,7 +201,7 @@ grantee_arg(FunctionCallInfo fcinfo, bool must_exist)
 {
 	char	   *role;
 
-	require_arg(fcinfo, 1, "role");
+	mm_require_arg(fcinfo, 1, "role");
 	role = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (pg_strcasecmp(role, "public") == 0)
 		return "public";
@@ -290,7 +281,7 @@ mm_save(PG_FUNCTION_ARGS)
 	ArrayBuildState *astate = NULL;
 
 	mm_validate_model_name(name);
-	require_arg(fcinfo, 1, "model");
+	mm_require_arg(fcinfo, 1, "model");
 	m = PG_GETARG_BYTEA_PP(1);
 	model = mm_parse_artifact(VARDATA_ANY(m), VARSIZE_ANY_EXHDR(m));
 
@@ -397,7 +388,7 @@ mm_gc(PG_FUNCTION_ARGS)
 	Datum	   *dropped;
 	MemoryContext fncxt = CurrentMemoryContext;
 
-	require_arg(fcinfo, 1, "keep");
+	mm_require_arg(fcinfo, 1, "keep");
 	keep = PG_GETARG_INT32(1);
 	if (keep < 0)
 		ereport(ERROR,

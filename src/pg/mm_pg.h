@@ -69,6 +69,14 @@ extern void mm_require_owner(const mm_model_row *row, const char *action);
 extern void mm_require_use(const mm_model_row *row);
 extern void mm_validate_model_name(const char *name);
 
+/* Argument helpers shared by the SQL entry points (registry.c). */
+extern void mm_require_arg(FunctionCallInfo fcinfo, int argno, const char *what);
+/* An optional version argument: 0 when NULL, an error when not positive. */
+extern int32 mm_version_arg(FunctionCallInfo fcinfo, int argno);
+/* version, or the deployed one when 0 (55000 with the hint when none is). */
+extern int32 mm_version_or_deployed(const mm_model_row *row, int32 version,
+									const char *hint);
+
 typedef struct mm_new_version
 {
 	const char *model_name;

@@ -242,11 +242,7 @@ mm_monitor(PG_FUNCTION_ARGS)
 				 errmsg("model name and relation must not be NULL")));
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	relid = PG_GETARG_OID(1);
-	version = PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2);
-	if (!PG_ARGISNULL(2) && version <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("version must be a positive number, got %d", version)));
+	version = mm_version_arg(fcinfo, 2);
 	if (get_rel_relkind(relid) == '\0')
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -257,15 +253,7 @@ mm_monitor(PG_FUNCTION_ARGS)
 	SPI_connect();
 	mm_lookup_model_or_error(name, false, &row);
 	mm_require_use(&row);
-	if (version == 0)
-	{
-		version = row.deployed_version;
-		if (version == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("model \"%s\" has no deployed version", name),
-					 errhint("Pass the version to monitor, or deploy one.")));
-	}
+	version = mm_version_or_deployed(&row, version, "Pass the version to monitor, or deploy one.");
 	{
 		Oid			types[2] = {INT8OID, INT4OID};
 		Datum		args[2];

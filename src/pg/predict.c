@@ -723,20 +723,13 @@ Datum
 mm_load(PG_FUNCTION_ARGS)
 {
 	char	   *name;
-	int32		version = 0;
+	int32		version;
 	CachedModel *e;
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (!PG_ARGISNULL(1))
-	{
-		version = PG_GETARG_INT32(1);
-		if (version <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("version must be a positive number, got %d", version)));
-	}
+	version = mm_version_arg(fcinfo, 1);
 	e = resolve(name, version);
 	PG_RETURN_BYTEA_P(DatumGetByteaPCopy(PointerGetDatum(e->artifact)));
 }

@@ -150,6 +150,44 @@ spi_strdup(const char *s)
 	return copy;
 }
 
+/* Raise a clear error for a NULL argument that must not be NULL. */
+void
+mm_require_arg(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+}
+
+int32
+mm_version_arg(FunctionCallInfo fcinfo, int argno)
+{
+	int32		version;
+
+	if (PG_ARGISNULL(argno))
+		return 0;
+	version = PG_GETARG_INT32(argno);
+	if (version <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version must be a positive number, got %d", version)));
+	return version;
+}
+
+int32
+mm_version_or_deployed(const mm_model_row *row, int32 version, const char *hint)
+{
+	if (version != 0)
+		return version;
+	if (row->deployed_version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has no deployed version", row->name),
+				 errhint("%s", hint)));
+	return row->deployed_version;
+}
+
 static char *
 text_or_null(HeapTuple tup, TupleDesc desc, int col)
 {
