@@ -1,7 +1,8 @@
 /*
  * stats.c
- *	  Live prediction statistics (modelmgr.prediction_stats) and training
- *	  progress (modelmgr.training_progress) in shared memory.
+ *	  Live prediction statistics (modelmgr.prediction_stats), and the
+ *	  shared-memory segment, hooks and callbacks that training progress
+ *	  (progress.c) shares with them.
  *
  * Both need modelmgr in shared_preload_libraries: PostgreSQL 15 hands out
  * shared memory and LWLocks only from shmem_request_hook in a preloaded
@@ -34,16 +35,13 @@
  * a failed statement are counted when the worker exits through the
  * transaction abort; rows of a backend that exits with FATAL are lost.
  *
- * Training progress.  One slot per backend (MaxBackends slots, indexed by
- * BackendId), written only by its owner under the changecount protocol of
- * PgBackendStatus, read lock-free by the view.  A slot is cleared by
- * mm_progress_end, when the (sub)transaction that began the training aborts,
- * at the end of the transaction, and at backend exit.
+ * The segment holds one slot per backend (MaxBackends slots, indexed by
+ * BackendId; stats_internal.h): the owner's statement number, and its
+ * training progress, which progress.c writes and reads.  The transaction,
+ * subtransaction and backend-exit callbacks here also clear that progress
+ * (mm_progress_reset, mm_progress_subxact_abort).
  */
 #include "postgres.h"
-
-#include <limits.h>
-#include <math.h>
 
 #include "access/parallel.h"
 #include "access/xact.h"
@@ -56,34 +54,23 @@
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
-#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/utility.h"
 #include "utils/builtins.h"
-#include "utils/float.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "mm_stats.h"
+#include "stats_internal.h"
 
 PG_FUNCTION_INFO_V1(mm_prediction_stats_1_0);
 PG_FUNCTION_INFO_V1(mm_reset_prediction_stats);
-PG_FUNCTION_INFO_V1(mm_training_progress_1_0);
 
 #define MM_TRANCHE_NAME "modelmgr"
-#define MM_NAME_LEN (NAMEDATALEN * 4)
-#define MM_PHASE_LEN 16
 #define MM_RECENT_STATEMENTS 4
-
-static const char *const stats_off_message =
-"modelmgr is not in shared_preload_libraries: live prediction statistics are off";
-static const char *const progress_off_message =
-"modelmgr is not in shared_preload_libraries: training progress is off";
-static const char *const preload_hint =
-"Add modelmgr to shared_preload_libraries in postgresql.conf and restart the server.";
 
 int			mm_stats_max_tracked = 1000;
 
@@ -118,34 +105,6 @@ typedef struct StatsEntry
 	int			recent_next;
 } StatsEntry;
 
-typedef struct ProgressInfo
-{
-	bool		active;
-	int32		pid;
-	Oid			dbid;
-	char		model[MM_NAME_LEN];
-	char		algorithm[NAMEDATALEN];
-	char		phase[MM_PHASE_LEN];
-	int64		rows_read;
-	int64		iteration;		/* < 0 = none reported */
-	double		loss;			/* NaN = none reported */
-	TimestampTz started_at;
-} ProgressInfo;
-
-typedef struct BackendSlot
-{
-	pg_atomic_uint64 statement;	/* owner's top-level statement number */
-	uint32		changecount;	/* odd while the owner writes progress */
-	ProgressInfo progress;
-} BackendSlot;
-
-typedef struct StatsShared
-{
-	LWLock	   *lock;			/* membership of stats_hash */
-	int			nslots;
-	BackendSlot slots[FLEXIBLE_ARRAY_MEMBER];
-} StatsShared;
-
 static StatsShared *shared = NULL;
 static HTAB *stats_hash = NULL;
 
@@ -176,9 +135,6 @@ static int	nesting_level = 0;
 static uint64 statement_number = 1;
 static bool callbacks_registered = false;
 
-static bool progress_active = false;
-static SubTransactionId progress_subid = InvalidSubTransactionId;
-
 /* saved hooks */
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -190,7 +146,6 @@ static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static void FlushCounters(void);
-static void ProgressClear(void);
 
 /* ---- setup -------------------------------------------------------------- */
 
@@ -248,15 +203,11 @@ mm_stats_enabled(void)
 	return shared != NULL;
 }
 
-/* This backend's slot, or NULL (stats off, or a process without one). */
-static BackendSlot *
-MySlot(void)
+StatsShared *
+mm_stats_shmem(void)
 {
-	if (shared == NULL || MyBackendId < 1 || MyBackendId > shared->nslots)
-		return NULL;
-	return &shared->slots[MyBackendId - 1];
+	return shared;
 }
-
 /* ---- statement boundaries ----------------------------------------------- */
 
 /* A top-level statement starts: publish its number for parallel workers. */
@@ -414,12 +365,12 @@ StatsXactCallback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 			if (nesting_level == 0)
 				StatementEnd();
-			ProgressClear();
+			mm_progress_reset();
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
-			ProgressClear();
+			mm_progress_reset();
 			break;
 		default:
 			break;
@@ -436,9 +387,7 @@ StatsSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		return;
 	if (nesting_level == 0)
 		StatementEnd();
-	/* subtransaction ids grow: aborting mySubid aborts all opened after it */
-	if (progress_active && mySubid <= progress_subid)
-		ProgressClear();
+	mm_progress_subxact_abort(mySubid);
 }
 
 static void
@@ -446,11 +395,11 @@ StatsBackendExit(int code, Datum arg)
 {
 	(void) code;
 	(void) arg;
-	ProgressClear();
+	mm_progress_reset();
 }
 
-static void
-RegisterCallbacksOnce(void)
+void
+mm_stats_register_callbacks(void)
 {
 	if (callbacks_registered)
 		return;
@@ -514,7 +463,7 @@ mm_stats_counter_for(int64 model_id, int32 version, const char *model_name)
 		pending_cap = 16;
 		pending = MemoryContextAlloc(TopMemoryContext,
 									 sizeof(mm_stats_counter *) * pending_cap);
-		RegisterCallbacksOnce();
+		mm_stats_register_callbacks();
 	}
 
 	memset(&key, 0, sizeof(key));
@@ -723,129 +672,11 @@ FlushCounters(void)
 	pending_count = 0;
 }
 
-/* ---- training progress -------------------------------------------------- */
-
-/*
- * The owner brackets each write with changecount increments; a reader
- * retries until it sees the same even count before and after its copy.
- */
-#define PROGRESS_WRITE_BEGIN(slot) \
-	do { (slot)->changecount++; pg_write_barrier(); } while (0)
-#define PROGRESS_WRITE_END(slot) \
-	do { pg_write_barrier(); (slot)->changecount++; } while (0)
-
-void
-mm_progress_begin(const char *model, const char *algorithm)
-{
-	volatile BackendSlot *slot = MySlot();
-
-	if (slot == NULL)
-		return;
-	RegisterCallbacksOnce();
-	PROGRESS_WRITE_BEGIN(slot);
-	slot->progress.active = true;
-	slot->progress.pid = MyProcPid;
-	slot->progress.dbid = MyDatabaseId;
-	strlcpy((char *) slot->progress.model, model ? model : "",
-			sizeof(slot->progress.model));
-	strlcpy((char *) slot->progress.algorithm, algorithm ? algorithm : "",
-			sizeof(slot->progress.algorithm));
-	strlcpy((char *) slot->progress.phase, "start", sizeof(slot->progress.phase));
-	slot->progress.rows_read = 0;
-	slot->progress.iteration = -1;
-	slot->progress.loss = get_float8_nan();
-	slot->progress.started_at = GetCurrentTimestamp();
-	PROGRESS_WRITE_END(slot);
-	progress_active = true;
-	progress_subid = GetCurrentSubTransactionId();
-}
-
-void
-mm_progress_phase(const char *phase)
-{
-	volatile BackendSlot *slot;
-
-	if (!progress_active || (slot = MySlot()) == NULL)
-		return;
-	PROGRESS_WRITE_BEGIN(slot);
-	strlcpy((char *) slot->progress.phase, phase ? phase : "",
-			sizeof(slot->progress.phase));
-	PROGRESS_WRITE_END(slot);
-}
-
-void
-mm_progress_rows(int64 rows_read)
-{
-	volatile BackendSlot *slot;
-
-	if (!progress_active || (slot = MySlot()) == NULL)
-		return;
-	PROGRESS_WRITE_BEGIN(slot);
-	slot->progress.rows_read = rows_read;
-	PROGRESS_WRITE_END(slot);
-}
-
-void
-mm_progress_iteration(int64 iteration, double loss)
-{
-	volatile BackendSlot *slot;
-
-	if (!progress_active || (slot = MySlot()) == NULL)
-		return;
-	PROGRESS_WRITE_BEGIN(slot);
-	slot->progress.iteration = iteration;
-	slot->progress.loss = loss;
-	PROGRESS_WRITE_END(slot);
-}
-
-static void
-ProgressClear(void)
-{
-	volatile BackendSlot *slot;
-
-	if (!progress_active)
-		return;
-	progress_active = false;
-	progress_subid = InvalidSubTransactionId;
-	if ((slot = MySlot()) == NULL)
-		return;
-	PROGRESS_WRITE_BEGIN(slot);
-	slot->progress.active = false;
-	PROGRESS_WRITE_END(slot);
-}
-
-void
-mm_progress_end(void)
-{
-	ProgressClear();
-}
-
-/* A consistent copy of slot i's progress. */
-static void
-ReadProgress(int i, ProgressInfo *out)
-{
-	volatile BackendSlot *slot = &shared->slots[i];
-
-	for (;;)
-	{
-		uint32		before = slot->changecount;
-		uint32		after;
-
-		pg_read_barrier();
-		memcpy(out, (const ProgressInfo *) &slot->progress, sizeof(*out));
-		pg_read_barrier();
-		after = slot->changecount;
-		if (before == after && (before & 1) == 0)
-			return;
-		CHECK_FOR_INTERRUPTS();
-	}
-}
-
 /* ---- SQL-callable ------------------------------------------------------- */
 
 /* One row whose every column is NULL except the last, status. */
-static void
-PutStatusRow(ReturnSetInfo *rsinfo, int ncols, const char *status)
+void
+mm_stats_put_status_row(ReturnSetInfo *rsinfo, int ncols, const char *status)
 {
 	Datum	   *values = palloc0(sizeof(Datum) * ncols);
 	bool	   *nulls = palloc(sizeof(bool) * ncols);
@@ -874,8 +705,10 @@ mm_prediction_stats_1_0(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	if (shared == NULL)
 	{
-		ereport(NOTICE, (errmsg("%s", stats_off_message), errhint("%s", preload_hint)));
-		PutStatusRow(rsinfo, PREDICTION_STATS_COLS, stats_off_message);
+		ereport(NOTICE, (errmsg("%s", MM_STATS_OFF_MESSAGE),
+						 errhint("%s", MM_PRELOAD_HINT)));
+		mm_stats_put_status_row(rsinfo, PREDICTION_STATS_COLS,
+								MM_STATS_OFF_MESSAGE);
 		return (Datum) 0;
 	}
 
@@ -932,7 +765,8 @@ mm_reset_prediction_stats(PG_FUNCTION_ARGS)
 	(void) fcinfo;
 	if (shared == NULL)
 	{
-		ereport(NOTICE, (errmsg("%s", stats_off_message), errhint("%s", preload_hint)));
+		ereport(NOTICE, (errmsg("%s", MM_STATS_OFF_MESSAGE),
+						 errhint("%s", MM_PRELOAD_HINT)));
 		PG_RETURN_VOID();
 	}
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -945,62 +779,4 @@ mm_reset_prediction_stats(PG_FUNCTION_ARGS)
 	}
 	LWLockRelease(shared->lock);
 	PG_RETURN_VOID();
-}
-
-#define TRAINING_PROGRESS_COLS 10
-
-/*
- * modelmgr.training_progress_1_0(): trainings running in the current
- * database: pid, model, algorithm, phase, rows_read, iteration, loss,
- * started_at, elapsed_seconds, status.
- */
-Datum
-mm_training_progress_1_0(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	TimestampTz now = GetCurrentTimestamp();
-
-	InitMaterializedSRF(fcinfo, 0);
-	if (shared == NULL)
-	{
-		ereport(NOTICE, (errmsg("%s", progress_off_message), errhint("%s", preload_hint)));
-		PutStatusRow(rsinfo, TRAINING_PROGRESS_COLS, progress_off_message);
-		return (Datum) 0;
-	}
-
-	for (int i = 0; i < shared->nslots; i++)
-	{
-		ProgressInfo p;
-		Datum		values[TRAINING_PROGRESS_COLS];
-		bool		nulls[TRAINING_PROGRESS_COLS] = {0};
-
-		ReadProgress(i, &p);
-		if (!p.active || p.dbid != MyDatabaseId)
-			continue;
-		/* a slot whose owner is gone is stale (it cannot be, but be sure) */
-		if (BackendPidGetProc(p.pid) == NULL)
-			continue;
-		p.model[sizeof(p.model) - 1] = '\0';
-		p.algorithm[sizeof(p.algorithm) - 1] = '\0';
-		p.phase[sizeof(p.phase) - 1] = '\0';
-
-		values[0] = Int32GetDatum(p.pid);
-		values[1] = CStringGetTextDatum(p.model);
-		values[2] = CStringGetTextDatum(p.algorithm);
-		values[3] = CStringGetTextDatum(p.phase);
-		values[4] = Int64GetDatum(p.rows_read);
-		if (p.iteration >= 0)
-			values[5] = Int64GetDatum(p.iteration);
-		else
-			nulls[5] = true;
-		if (isfinite(p.loss))
-			values[6] = Float8GetDatum(p.loss);
-		else
-			nulls[6] = true;
-		values[7] = TimestampTzGetDatum(p.started_at);
-		values[8] = Float8GetDatum(Max(now - p.started_at, 0) / 1000000.0);
-		values[9] = CStringGetTextDatum("ok");
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	return (Datum) 0;
 }
