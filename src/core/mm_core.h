@@ -27,6 +27,8 @@ typedef enum mm_status
 	MM_ERR_UNSUPPORTED,			/* valid but not supported here (0A000) */
 	MM_ERR_NOMEM,				/* allocation failed (53200) */
 	MM_ERR_LIMIT,				/* a size limit was exceeded (54000) */
+	MM_ERR_RANGE,				/* a result out of the range of double
+								 * precision (22003) */
 	MM_ERR_INTERRUPTED,			/* should_stop() said stop */
 	MM_ERR_INTERNAL				/* cannot happen (XX000) */
 } mm_status;

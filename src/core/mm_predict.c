@@ -115,7 +115,7 @@ mm_predict_row(const mm_predictor *p, const double *values, const bool *nulls,
 				return mm_fail(err, MM_ERR_DATA,
 							   "feature \"%s\" is NaN or infinite",
 							   p->model->features[j].name);
-		return mm_fail(err, MM_ERR_LIMIT,
+		return mm_fail(err, MM_ERR_RANGE,
 					   "prediction is out of the range of double precision");
 	}
 	*out = acc;

@@ -148,6 +148,8 @@ mm_export(PG_FUNCTION_ARGS)
 	desc = SPI_tuptable->tupdesc;
 	meta = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
 	artifact = DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull));
+	/* never ship damaged bytes: the stored artifact must parse (22000 if not) */
+	mm_model_free(mm_parse_artifact(VARDATA_ANY(artifact), VARSIZE_ANY_EXHDR(artifact)));
 
 	/* the metadata is UTF-8 whatever the database encoding */
 	meta_utf8 = pg_server_to_any(meta, strlen(meta), PG_UTF8);

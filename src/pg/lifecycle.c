@@ -203,7 +203,13 @@ grantee_arg(FunctionCallInfo fcinfo, bool must_exist)
 
 	mm_require_arg(fcinfo, 1, "role");
 	role = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (pg_strcasecmp(role, "public") == 0)
+	if (strlen(role) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"%s\" does not exist", role),
+				 errdetail("Role names are at most %d bytes long.", NAMEDATALEN - 1)));
+	/* PUBLIC in any spelling, unless a role of exactly that name exists */
+	if (pg_strcasecmp(role, "public") == 0 && !OidIsValid(get_role_oid(role, true)))
 		return "public";
 	if (must_exist && !OidIsValid(get_role_oid(role, true)))
 		ereport(ERROR,

@@ -26,6 +26,16 @@ extern void mm_resolve_train_input(Oid relid, const char *target,
 								   const char *algorithm, mm_train_input *in);
 extern Datum mm_train_features_datum(const mm_train_input *in);
 
+extern char mm_check_readable_relation(Oid relid);
+
+/*
+ * Rows to fetch per SPI batch for rows of ncols float8 columns: at most
+ * 10000, and small enough that a batch stays within a sixteenth of
+ * modelmgr.max_training_memory (at least 100).  *batch_bytes is the memory
+ * such a batch may take.
+ */
+extern long mm_fetch_rows(int ncols, Size *batch_bytes);
+
 /* smallint, integer, bigint, real, double precision, numeric, or a domain over one */
 extern bool mm_is_number_type(Oid type);
 

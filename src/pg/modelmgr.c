@@ -175,6 +175,9 @@ mm_raise(const mm_error *err)
 		case MM_ERR_LIMIT:
 			code = ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 			break;
+		case MM_ERR_RANGE:
+			code = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
+			break;
 		case MM_ERR_INTERRUPTED:
 			CHECK_FOR_INTERRUPTS();
 			/* a cancel that CHECK_FOR_INTERRUPTS could not act on now */

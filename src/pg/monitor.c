@@ -39,7 +39,6 @@ PG_FUNCTION_INFO_V1(mm_monitor);
 PG_FUNCTION_INFO_V1(mm_model_health_1_0);
 PG_FUNCTION_INFO_V1(mm_can_see);
 
-#define FETCH_ROWS 10000
 
 /* A baseline read back from jsonb: edges and CDF, or absent. */
 typedef struct Baseline
@@ -243,10 +242,7 @@ mm_monitor(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	relid = PG_GETARG_OID(1);
 	version = mm_version_arg(fcinfo, 2);
-	if (get_rel_relkind(relid) == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
+	mm_check_readable_relation(relid);
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));
 
@@ -340,7 +336,7 @@ mm_monitor(PG_FUNCTION_ARGS)
 		{
 			SPITupleTable *tt;
 
-			SPI_cursor_fetch(portal, true, FETCH_ROWS);
+			SPI_cursor_fetch(portal, true, mm_fetch_rows(ncols, NULL));
 			if (SPI_processed == 0)
 				break;
 			tt = SPI_tuptable;

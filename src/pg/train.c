@@ -45,7 +45,6 @@
 #include "mm_train_input.h"
 
 #define MM_SAMPLE_ROWS 10000
-#define MM_FETCH_ROWS 10000
 
 /* Bottom-k sample of rows by hash: a max-heap on the key. */
 typedef struct RowSample
@@ -259,6 +258,10 @@ scan_relation(TrainRun *run)
 	double	   *tmp = palloc(sizeof(double) * (run->p + 1));
 	MemoryContext runcxt = CurrentMemoryContext;
 
+	Size		batch_bytes;
+	long		fetch_rows = mm_fetch_rows(run->p + 1, &batch_bytes);
+
+	charge_memory(run, batch_bytes, "a batch of rows read");
 	plan = SPI_prepare(run->in.query, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare training query: %s", SPI_result_code_string(SPI_result));
@@ -268,7 +271,7 @@ scan_relation(TrainRun *run)
 		SPITupleTable *tt;
 		MemoryContext old;
 
-		SPI_cursor_fetch(portal, true, MM_FETCH_ROWS);
+		SPI_cursor_fetch(portal, true, fetch_rows);
 		if (SPI_processed == 0)
 			break;
 		tt = SPI_tuptable;
@@ -546,7 +549,7 @@ score_by_scan(TrainRun *run, const mm_model *champ, double *ours, double *theirs
 	{
 		SPITupleTable *tt;
 
-		SPI_cursor_fetch(portal, true, MM_FETCH_ROWS);
+		SPI_cursor_fetch(portal, true, mm_fetch_rows(ncols, NULL));
 		if (SPI_processed == 0)
 			break;
 		tt = SPI_tuptable;
@@ -635,7 +638,16 @@ score_champion(void *arg, int64 model_id, int32 champion, char **reason)
 		*reason = psprintf("version %d could not be read; kept it", champion);
 		return false;
 	}
-	cm = mm_parse_artifact(VARDATA_ANY(artifact), VARSIZE_ANY_EXHDR(artifact));
+	{
+		mm_error	perr;
+
+		mm_error_clear(&perr);
+		if (mm_model_parse(VARDATA_ANY(artifact), VARSIZE_ANY_EXHDR(artifact), &cm, &perr) != MM_OK)
+		{
+			*reason = psprintf("version %d cannot be read (%s); kept it", champion, perr.message);
+			return false;
+		}
+	}
 	exact = run->test_null_rows == 0 &&
 		cm->algorithm == MM_ALGO_LINEAR_REGRESSION && cm->n_features == (uint32) run->p &&
 		cm->target != NULL && strcmp(cm->target, run->in.target) == 0;

@@ -96,6 +96,43 @@ text_array_list(ArrayType *arr, const char *what)
 	return result;
 }
 
+long
+mm_fetch_rows(int ncols, Size *batch_bytes)
+{
+	/* a fetched heap tuple of float8s, its header and the table's pointer */
+	Size		row_bytes = (Size) ncols * 8 + 64;
+	Size		budget = mm_training_memory_limit() / 16;
+	long		rows = (long) Min(budget / row_bytes, (Size) 10000);
+
+	if (rows < 100)
+		rows = 100;
+	if (batch_bytes)
+		*batch_bytes = (Size) rows * row_bytes;
+	return rows;
+}
+
+/*
+ * A relation rows can be read from: table, view, materialized view,
+ * partitioned or foreign table.  Returns its relkind.
+ */
+char
+mm_check_readable_relation(Oid relid)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
+		relkind != RELKIND_MATVIEW && relkind != RELKIND_PARTITIONED_TABLE &&
+		relkind != RELKIND_FOREIGN_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table, view or materialized view", get_rel_name(relid))));
+	return relkind;
+}
+
 void
 mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 					   ArrayType *group_by, const char *algorithm,
@@ -111,17 +148,7 @@ mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 	StringInfoData q;
 
 	memset(in, 0, sizeof(*in));
-	relkind = get_rel_relkind(relid);
-	if (relkind == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	if (relkind != RELKIND_RELATION && relkind != RELKIND_VIEW &&
-		relkind != RELKIND_MATVIEW && relkind != RELKIND_PARTITIONED_TABLE &&
-		relkind != RELKIND_FOREIGN_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table, view or materialized view", get_rel_name(relid))));
+	relkind = mm_check_readable_relation(relid);
 
 	in->relid = relid;
 	in->qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
