@@ -53,32 +53,36 @@ FROM modelmgr.train('house_price', 'linear_regression', 'houses', 'price',
                     params => '{"l2": 1000}');
 
 \echo
-\echo '7. The version table: every version is kept, with its lineage and metrics.'
-SELECT m.name, v.version, v.operation, v.algorithm, v.params, v.train_rows, v.test_rows,
-       round((v.metrics->'test'->>'r2')::numeric, 4) AS test_r2,
-       v.version = m.deployed_version AS deployed
-FROM modelmgr.model_versions v JOIN modelmgr.models m ON m.id = v.model_id
-ORDER BY v.version;
+\echo '7. The version table: every version is kept, with its lineage. (Views like this one'
+\echo '   are what BI tools read; they never show the model bytes themselves.)'
+SELECT model, version, parent_version, operation, params, train_rows, test_rows, is_deployed
+FROM modelmgr.version_history ORDER BY version;
 
 \echo
-\echo '8. A monitoring query: the deployment history with who did what and why, and'
-\echo '   how the held-out error of each version compares with the deployed one.'
-SELECT d.action, d.from_version, d.to_version, d.reason, d.deployed_by
-FROM modelmgr.deployments d ORDER BY d.id;
-SELECT v.version,
-       round((v.metrics->'test'->>'rmse')::numeric, 0) AS test_rmse,
-       round(((v.metrics->'test'->>'rmse')::float8
-              / (SELECT (metrics->'test'->>'rmse')::float8 FROM modelmgr.model_versions
-                 WHERE version = m.deployed_version AND model_id = m.id))::numeric, 4) AS vs_deployed
-FROM modelmgr.model_versions v JOIN modelmgr.models m ON m.id = v.model_id
-ORDER BY v.version;
+\echo '8. Monitoring: the deployment history with who did what and why; then new data'
+\echo '   arrives where houses got bigger, and monitor() compares it with the training data.'
+SELECT action, from_version, to_version, candidate_version, reason, deployed_by
+FROM modelmgr.deployment_history ORDER BY event_id;
+CREATE TABLE new_sales AS
+SELECT id, sqm * 1.6 AS sqm, bedrooms, age_years, km_to_centre, price * 1.3 AS price
+FROM houses WHERE id % 7 = 0;
+SELECT status, reasons FROM modelmgr.monitor('house_price', 'new_sales');
+SELECT feature, round(psi::numeric, 3) AS psi, round(ks::numeric, 3) AS ks, status
+FROM modelmgr.feature_drift ORDER BY feature;
+SELECT model, version, status FROM modelmgr.model_health;
 
 \echo
+\echo '8b. Retrain on the current rows: champion and challenger are scored on the same'
+\echo '    fresh held-out rows, and the decision is recorded either way.'
+SELECT version, champion_version, deployed, round(champion_score::numeric) AS champion_mse,
+       round(challenger_score::numeric) AS challenger_mse
+FROM modelmgr.retrain('house_price');
+
 \echo '9. Deploy version 1 by hand, then roll back to what was deployed before: both'
 \echo '   steps are recorded in modelmgr.deployments, and predict() follows at once.'
 SELECT modelmgr.deploy('house_price', 1, 'prefer the plain model') AS now_deployed;
 SELECT modelmgr.rollback('house_price', 'changed our mind') AS now_deployed;
-SELECT action, from_version, to_version, reason FROM modelmgr.deployments ORDER BY id;
+SELECT action, from_version, to_version, reason FROM modelmgr.deployment_history ORDER BY event_id;
 
 \echo
 \echo '10. The same fit as a parallel aggregate, one model per group, in one query.'
