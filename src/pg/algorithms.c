@@ -30,10 +30,42 @@ static const mm_param_spec linear_regression_params[] = {
 	"NULL features: replace by the training mean (recorded in the model and used at predict time), or refuse them."},
 };
 
+static const mm_param_spec lasso_params[] = {
+	{"alpha", MM_PARAM_NUMBER, "1", 0, INFINITY, NULL,
+	"Penalty weight: minimizes (1/(2n)) ||y - b0 - X b||^2 + alpha ||b||_1, as scikit-learn's Lasso(alpha)."},
+	{"tol", MM_PARAM_NUMBER, "0.0001", 0, INFINITY, NULL,
+	"Stopping tolerance of coordinate descent (scikit-learn's rule: largest step, then duality gap)."},
+	{"max_iter", MM_PARAM_INTEGER, "1000", 1, 1000000, NULL,
+	"Most coordinate descent sweeps; a fit that stops here is kept with a warning."},
+	{"fit_intercept", MM_PARAM_BOOLEAN, "true", 0, 0, NULL,
+	"Fit an (unpenalized) intercept."},
+	{"impute", MM_PARAM_STRING, "\"mean\"", 0, 0, "mean,error",
+	"NULL features: replace by the training mean, or refuse them."},
+};
+
+static const mm_param_spec elastic_net_params[] = {
+	{"alpha", MM_PARAM_NUMBER, "1", 0, INFINITY, NULL,
+	"Penalty weight: minimizes (1/(2n)) ||y - b0 - X b||^2 + alpha l1_ratio ||b||_1 + 0.5 alpha (1 - l1_ratio) ||b||^2, as scikit-learn's ElasticNet(alpha, l1_ratio)."},
+	{"l1_ratio", MM_PARAM_NUMBER, "0.5", 0, 1, NULL,
+	"Mix of the L1 (1) and L2 (0) penalties."},
+	{"tol", MM_PARAM_NUMBER, "0.0001", 0, INFINITY, NULL,
+	"Stopping tolerance of coordinate descent (scikit-learn's rule: largest step, then duality gap)."},
+	{"max_iter", MM_PARAM_INTEGER, "1000", 1, 1000000, NULL,
+	"Most coordinate descent sweeps; a fit that stops here is kept with a warning."},
+	{"fit_intercept", MM_PARAM_BOOLEAN, "true", 0, 0, NULL,
+	"Fit an (unpenalized) intercept."},
+	{"impute", MM_PARAM_STRING, "\"mean\"", 0, 0, "mean,error",
+	"NULL features: replace by the training mean, or refuse them."},
+};
+
 static const mm_algorithm_spec algorithms[] = {
 	{"linear_regression", "regression", linear_regression_params,
 		lengthof(linear_regression_params),
 	"Least squares by one-pass, mergeable Householder QR of the centered design; optional ridge penalty."},
+	{"lasso", "regression", lasso_params, lengthof(lasso_params),
+	"L1-penalized least squares by coordinate descent on the cross-products of the same one-pass QR state."},
+	{"elastic_net", "regression", elastic_net_params, lengthof(elastic_net_params),
+	"L1 and L2 penalized least squares by coordinate descent on the cross-products of the same one-pass QR state."},
 };
 
 const mm_algorithm_spec *

@@ -37,6 +37,7 @@
 
 #include "mm_bytes.h"
 #include "mm_drift.h"
+#include "mm_enet.h"
 #include "mm_linreg.h"
 #include "mm_pg.h"
 #include "mm_predict.h"
@@ -63,7 +64,9 @@ typedef struct TrainRun
 	double		fraction;
 	uint64		seed;
 	bool		impute_error;
+	int			algorithm;		/* mm_algorithm */
 	mm_linreg_options opt;
+	mm_enet_options enet;		/* lasso and elastic_net */
 	mm_linreg_state *train;
 	mm_linreg_state *test;
 	double	   *pending;		/* rows with a NULL feature: flag, y, x */
@@ -460,7 +463,7 @@ build_baselines(TrainRun *run)
 static mm_model *
 build_model(TrainRun *run, const double *impute)
 {
-	mm_model   *model = mm_model_new(MM_ALGO_LINEAR_REGRESSION, MM_TASK_REGRESSION);
+	mm_model   *model = mm_model_new(run->algorithm, MM_TASK_REGRESSION);
 	mm_error	err;
 	mm_tensor  *t;
 
@@ -486,7 +489,13 @@ build_model(TrainRun *run, const double *impute)
 		mm_raise(&err);
 	((double *) t->values)[0] = run->intercept;
 	raise_core(mm_model_set_attr(model, "fit_intercept", run->opt.fit_intercept ? 1 : 0, &err), &err);
-	raise_core(mm_model_set_attr(model, "l2", run->opt.l2, &err), &err);
+	if (run->algorithm == MM_ALGO_LINEAR_REGRESSION)
+		raise_core(mm_model_set_attr(model, "l2", run->opt.l2, &err), &err);
+	else
+	{
+		raise_core(mm_model_set_attr(model, "alpha", run->enet.alpha, &err), &err);
+		raise_core(mm_model_set_attr(model, "l1_ratio", run->enet.l1_ratio, &err), &err);
+	}
 	return model;
 }
 
@@ -649,7 +658,9 @@ score_champion(void *arg, int64 model_id, int32 champion, char **reason)
 		}
 	}
 	exact = run->test_null_rows == 0 &&
-		cm->algorithm == MM_ALGO_LINEAR_REGRESSION && cm->n_features == (uint32) run->p &&
+		(cm->algorithm == MM_ALGO_LINEAR_REGRESSION || cm->algorithm == MM_ALGO_LASSO ||
+		 cm->algorithm == MM_ALGO_ELASTIC_NET) &&
+		cm->n_features == (uint32) run->p &&
 		cm->target != NULL && strcmp(cm->target, run->in.target) == 0;
 	for (int j = 0; exact && j < run->p; j++)
 		exact = strcmp(cm->features[j].name, run->in.features[j]) == 0;
@@ -722,9 +733,19 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 	run->champion_score = NAN;
 	run->challenger_score = NAN;
 	run->impute_error = strcmp(mm_param_string(pv, "impute"), "error") == 0;
+	run->algorithm = mm_algorithm_from_name(alg->name);
 	mm_linreg_default_options(&run->opt);
 	run->opt.fit_intercept = mm_param_bool(pv, "fit_intercept");
-	run->opt.l2 = mm_param_number(pv, "l2");
+	if (run->algorithm == MM_ALGO_LINEAR_REGRESSION)
+		run->opt.l2 = mm_param_number(pv, "l2");
+	else
+	{
+		mm_enet_default_options(&run->enet);
+		run->enet.alpha = mm_param_number(pv, "alpha");
+		run->enet.l1_ratio = run->algorithm == MM_ALGO_LASSO ? 1.0 : mm_param_number(pv, "l1_ratio");
+		run->enet.tol = mm_param_number(pv, "tol");
+		run->enet.max_iter = (int32) mm_param_number(pv, "max_iter");
+	}
 
 	mm_resolve_train_input(spec->relid, spec->target, spec->features, spec->group_by,
 						   alg->name, &run->in);
@@ -797,9 +818,23 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 	/* fit */
 	INSTR_TIME_SET_CURRENT(t_phase);
 	mm_progress_phase("fit");
-	run->coef = palloc(sizeof(double) * run->p);
+	run->coef = palloc0(sizeof(double) * run->p);
 	mm_error_clear(&err);
-	if (mm_linreg_solve(run->train, &run->opt, run->coef, &run->intercept, &bad, &err) != MM_OK)
+	if (run->algorithm != MM_ALGO_LINEAR_REGRESSION)
+	{
+		mm_cd_info info;
+
+		charge_memory(run, mm_cd_gram_bytes(run->p), "the cross-product matrix");
+		if (mm_enet_fit_linreg(run->train, run->opt.fit_intercept, &run->enet, run->coef,
+							   &run->intercept, &info, &err) != MM_OK)
+			mm_raise(&err);
+		if (!info.converged)
+			ereport(WARNING,
+					(errmsg("coordinate descent did not converge in %d sweeps (duality gap %g)",
+							info.n_iter, info.dual_gap),
+					 errhint("Raise params max_iter or tol, or scale the features.")));
+	}
+	else if (mm_linreg_solve(run->train, &run->opt, run->coef, &run->intercept, &bad, &err) != MM_OK)
 	{
 		if (err.status == MM_ERR_DATA && bad >= 0)
 			ereport(ERROR,
