@@ -10,6 +10,7 @@
  */
 #include "mm_lapack.h"
 
+#include <cblas.h>
 #include <lapack.h>
 #include <stdio.h>
 #include <string.h>
@@ -275,4 +276,134 @@ xerbla_(const char *srname, const int *info, size_t srname_len)
 			 "LAPACK routine %s: parameter %d had an illegal value",
 			 i > 0 ? name : "(unknown)", info ? *info : 0);
 	mm_fatal(message);
+}
+
+/*
+ * Cholesky factorization (dpotrf).  info > 0 is LAPACK's report that the
+ * leading minor of that order is not positive definite.
+ */
+mm_status
+mm_lapack_dpotrf(char uplo, int32_t n, double *a, int32_t lda,
+				 int32_t *failed_column, mm_error *err)
+{
+	lapack_int	ln = n,
+				llda = lda,
+				info = 0;
+
+	if (failed_column)
+		*failed_column = -1;
+	if (n == 0)
+		return MM_OK;
+
+	LAPACK_dpotrf(&uplo, &ln, a, &llda, &info);
+	if (info > 0)
+	{
+		if (failed_column)
+			*failed_column = (int32_t) info - 1;
+		return mm_fail(err, MM_ERR_DATA,
+					   "matrix is not positive definite at column %d",
+					   (int) info);
+	}
+	if (info != 0)
+		return mm_fail(err, MM_ERR_INTERNAL, "dpotrf failed with info %d",
+					   (int) info);
+	return MM_OK;
+}
+
+/* Solve with a Cholesky factor (dpotrs).  It needs no workspace. */
+mm_status
+mm_lapack_dpotrs(char uplo, int32_t n, int32_t nrhs, const double *a,
+				 int32_t lda, double *b, int32_t ldb, mm_error *err)
+{
+	lapack_int	ln = n,
+				lnrhs = nrhs,
+				llda = lda,
+				lldb = ldb,
+				info = 0;
+
+	if (n == 0 || nrhs == 0)
+		return MM_OK;
+
+	LAPACK_dpotrs(&uplo, &ln, &lnrhs, a, &llda, b, &lldb, &info);
+	if (info != 0)
+		return mm_fail(err, MM_ERR_INTERNAL, "dpotrs failed with info %d",
+					   (int) info);
+	return MM_OK;
+}
+
+/*
+ * Condition estimate from a Cholesky factor (dpocon).  WORK (3n doubles) and
+ * IWORK (n integers) come from one allocation.
+ */
+mm_status
+mm_lapack_dpocon(char uplo, int32_t n, const double *a, int32_t lda,
+				 double anorm, double *rcond, mm_error *err)
+{
+	lapack_int	ln = n,
+				llda = lda,
+				info = 0;
+	size_t		bytes;
+	double	   *work;
+
+	*rcond = 1.0;
+	if (n == 0)
+		return MM_OK;
+	if (!mm_size_mul((size_t) n, 3 * sizeof(double) + sizeof(lapack_int),
+					 &bytes))
+		return mm_fail(err, MM_ERR_NOMEM, "LAPACK workspace too large");
+	work = mm_alloc(bytes);
+	if (work == NULL)
+		return mm_fail(err, MM_ERR_NOMEM,
+					   "out of memory for a LAPACK workspace");
+
+	LAPACK_dpocon(&uplo, &ln, a, &llda, &anorm, rcond, work,
+				  (lapack_int *) (work + (size_t) 3 * n), &info);
+	mm_free(work);
+	if (info != 0)
+		return mm_fail(err, MM_ERR_INTERNAL, "dpocon failed with info %d",
+					   (int) info);
+	return MM_OK;
+}
+
+/*
+ * BLAS through <cblas.h> (OpenBLAS's, which the build links), column-major:
+ * no Fortran symbols declared by hand.
+ */
+static CBLAS_TRANSPOSE
+cblas_trans(char t)
+{
+	return (t == 'T' || t == 't' || t == 'C' || t == 'c') ? CblasTrans : CblasNoTrans;
+}
+
+void
+mm_blas_dsyrk(char uplo, char trans, int32_t n, int32_t k, double alpha,
+			  const double *a, int32_t lda, double beta, double *c,
+			  int32_t ldc)
+{
+	if (n == 0)
+		return;
+	cblas_dsyrk(CblasColMajor, (uplo == 'L' || uplo == 'l') ? CblasLower : CblasUpper,
+				cblas_trans(trans), n, k, alpha, a, lda, beta, c, ldc);
+}
+
+void
+mm_blas_dgemm(char transa, char transb, int32_t m, int32_t n, int32_t k,
+			  double alpha, const double *a, int32_t lda, const double *b,
+			  int32_t ldb, double beta, double *c, int32_t ldc)
+{
+	if (m == 0 || n == 0)
+		return;
+	cblas_dgemm(CblasColMajor, cblas_trans(transa), cblas_trans(transb), m, n, k,
+				alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void
+mm_blas_dgemv(char trans, int32_t m, int32_t n, double alpha,
+			  const double *a, int32_t lda, const double *x, int32_t incx,
+			  double beta, double *y, int32_t incy)
+{
+	if (m == 0 || n == 0)
+		return;
+	cblas_dgemv(CblasColMajor, cblas_trans(trans), m, n, alpha, a, lda, x, incx,
+				beta, y, incy);
 }

@@ -77,4 +77,57 @@ extern void mm_blas_set_threads(int n);
 extern void xerbla_(const char *srname, const int *info, size_t srname_len)
 			__attribute__((noreturn));
 
+/*
+ * Cholesky factorization of the symmetric positive definite n x n matrix a
+ * (dpotrf), in place: only the uplo ('U' or 'L') triangle is read and
+ * overwritten by the factor.  A matrix that is not positive definite returns
+ * MM_ERR_DATA and sets *failed_column (0-based: the leading minor of order
+ * failed_column + 1 is not positive definite) when failed_column is not
+ * NULL; otherwise *failed_column is set to -1.
+ */
+extern mm_status mm_lapack_dpotrf(char uplo, int32_t n, double *a,
+								  int32_t lda, int32_t *failed_column,
+								  mm_error *err);
+
+/*
+ * Solve A X = B in place of B (n x nrhs) with the Cholesky factor that
+ * mm_lapack_dpotrf left in a (same uplo).
+ */
+extern mm_status mm_lapack_dpotrs(char uplo, int32_t n, int32_t nrhs,
+								  const double *a, int32_t lda, double *b,
+								  int32_t ldb, mm_error *err);
+
+/*
+ * Estimate of the reciprocal 1-norm condition number of a symmetric positive
+ * definite matrix from its Cholesky factor (dpocon).  anorm is the 1-norm of
+ * the original matrix.  Allocates its workspaces (3n doubles, n integers).
+ */
+extern mm_status mm_lapack_dpocon(char uplo, int32_t n, const double *a,
+								  int32_t lda, double anorm, double *rcond,
+								  mm_error *err);
+
+/*
+ * BLAS, called through the Fortran symbols of OpenBLAS.  They have no status:
+ * an illegal argument is a bug and reaches xerbla_.  Column-major, as BLAS
+ * wants; a row-major matrix is its transpose in column-major.  A zero m or
+ * n (dsyrk: n) returns at once, as BLAS itself does.
+ *
+ * dsyrk: C = alpha op(A) op(A)^T + beta C on the uplo triangle of the n x n
+ * matrix C; op(A) is n x k ('N') or A^T with A k x n ('T').
+ */
+extern void mm_blas_dsyrk(char uplo, char trans, int32_t n, int32_t k,
+						  double alpha, const double *a, int32_t lda,
+						  double beta, double *c, int32_t ldc);
+
+/* dgemm: C = alpha op(A) op(B) + beta C, C m x n, op(A) m x k. */
+extern void mm_blas_dgemm(char transa, char transb, int32_t m, int32_t n,
+						  int32_t k, double alpha, const double *a,
+						  int32_t lda, const double *b, int32_t ldb,
+						  double beta, double *c, int32_t ldc);
+
+/* dgemv: y = alpha op(A) x + beta y, A m x n. */
+extern void mm_blas_dgemv(char trans, int32_t m, int32_t n, double alpha,
+						  const double *a, int32_t lda, const double *x,
+						  int32_t incx, double beta, double *y, int32_t incy);
+
 #endif							/* MM_LAPACK_H */
