@@ -103,6 +103,46 @@ sub cancel_after
 }
 
 # ---------------------------------------------------------------------------
+# lasso and elastic_net: cancel while reading, and inside coordinate descent
+# (a wide design with tol 0 and a huge max_iter runs for minutes otherwise)
+# ---------------------------------------------------------------------------
+{
+	for my $algo ('lasso', 'elastic_net')
+	{
+		$s1->query_ok("SET statement_timeout = '500ms'");
+		my $r = $s1->query("SELECT 'RESULT', version FROM modelmgr.train('cancel_$algo', '$algo', "
+			  . "'big2', 'y', $features, deploy => 'never')");
+		$s1->query_ok("RESET statement_timeout");
+		like($r->{err}, qr/ERROR:\s+57014: canceling statement due to statement timeout/,
+			"$algo: statement_timeout cancels the training while it reads");
+		cmp_ok($r->{secs}, '<', $max_secs, sprintf('%s: timed out after %.3f s', $algo, $r->{secs}));
+	}
+
+	my $ncols = 600;
+	$node->safe_psql('postgres',
+		"CREATE TABLE wide AS SELECT g AS id, "
+		  . join(', ', map { "sin(g * $_ * 0.37 + $_) AS w$_" } 1 .. $ncols)
+		  . ", sin(g * 0.5) AS y FROM generate_series(1, 700) g");
+	my $wfeatures = mm_sql_list(map { "w$_" } 1 .. $ncols);
+	for my $algo ('lasso', 'elastic_net')
+	{
+		my ($r, $latency) = cancel_after($s1,
+			"SELECT 'RESULT', version FROM modelmgr.train('cancel_cd_$algo', '$algo', 'wide', 'y', "
+			  . "$wfeatures, '{\"alpha\": 0.000001, \"tol\": 0, \"max_iter\": 1000000}', "
+			  . "test_fraction => 0, deploy => 'never')", 1.5);
+
+		ok(defined $latency, "$algo: coordinate descent still running after 1.5 s");
+		like($r->{err}, qr/ERROR:\s+57014: canceling statement due to user request/,
+			"$algo: pg_cancel_backend stops coordinate descent");
+		cmp_ok($latency // 99, '<', 1.0,
+			sprintf('%s: coordinate descent ended %.3f s after pg_cancel_backend', $algo, $latency // 99));
+	}
+	is($node->safe_psql('postgres',
+			"SELECT count(*) FROM modelmgr.models WHERE name LIKE 'cancel\\_%'"),
+		'0', 'no canceled lasso or elastic_net training left a model');
+}
+
+# ---------------------------------------------------------------------------
 # linear_fit: serial with statement_timeout, parallel with pg_cancel_backend
 # ---------------------------------------------------------------------------
 {
