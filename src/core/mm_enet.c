@@ -5,6 +5,7 @@
  *	  conventions; the comments here are about the how.
  */
 #include "mm_enet.h"
+#include "mm_linreg_internal.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -22,39 +23,6 @@
  * Moments from a linear regression state
  * ---------------------------------------------------------------------
  */
-
-/*
- * Whether the means and the upper triangle of the state's R are finite.
- * Below the diagonal R may hold anything: it is never read.
- */
-static bool
-StateFinite(const mm_linreg_state *s)
-{
-	int32_t		k = MM_LINREG_K(s);
-	const double *mean = MM_LINREG_MEAN(s);
-	const double *R = MM_LINREG_R(s);
-	int32_t		i,
-				j;
-
-	for (j = 0; j < k; j++)
-	{
-		if (!isfinite(mean[j]))
-			return false;
-		for (i = 0; i <= j; i++)
-			if (!isfinite(R[(size_t) j * k + i]))
-				return false;
-	}
-	return true;
-}
-
-static mm_status
-FailNotFinite(mm_error *err)
-{
-	mm_fail(err, MM_ERR_DATA, "sums of squares are not finite");
-	mm_error_detail(err,
-					"Values are too large to square, or a row held NaN or Infinity.");
-	return MM_ERR_DATA;
-}
 
 /*
  * Gram matrix and cross-products from a flushed state; see mm_enet.h.  The
@@ -85,8 +53,8 @@ mm_cd_gram_from_linreg(const mm_linreg_state *s, bool fit_intercept,
 					   "linear regression state has pending rows");
 	if (s->n == 0)
 		return mm_fail(err, MM_ERR_DATA, "no rows to fit the model on");
-	if (!StateFinite(s))
-		return FailNotFinite(err);
+	if (!mm_linreg_stats_finite(s->p, MM_LINREG_MEAN(s), MM_LINREG_R(s)))
+		return mm_linreg_fail_not_finite(err);
 
 	/* header, then x_mean[p], xy[p], G[p * p] */
 	if (!mm_size_mul((size_t) p, (size_t) p, &pp) ||
@@ -174,7 +142,7 @@ mm_cd_gram_from_linreg(const mm_linreg_state *s, bool fit_intercept,
 	if (!isfinite(g->yy))
 	{
 		mm_free(g);
-		return FailNotFinite(err);
+		return mm_linreg_fail_not_finite(err);
 	}
 	for (j = 0; j < p; j++)
 	{
@@ -185,7 +153,7 @@ mm_cd_gram_from_linreg(const mm_linreg_state *s, bool fit_intercept,
 		if (!ok)
 		{
 			mm_free(g);
-			return FailNotFinite(err);
+			return mm_linreg_fail_not_finite(err);
 		}
 	}
 	*out = g;

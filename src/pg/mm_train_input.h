@@ -36,6 +36,15 @@ extern char mm_check_readable_relation(Oid relid);
  */
 extern long mm_fetch_rows(int ncols, Size *batch_bytes);
 
+/*
+ * Run a read-only query (with the caller's rights, under the statement's
+ * snapshot) and hand each row's ncols values to row_fn, in batches sized by
+ * mm_fetch_rows.  row_fn returns false to stop early.  The caller is
+ * connected to SPI; row_fn runs in the memory context current at the call.
+ */
+typedef bool (*mm_row_fn) (void *arg, Datum *values, bool *nulls);
+extern void mm_scan_rows(const char *query, int ncols, mm_row_fn row_fn, void *arg);
+
 /* smallint, integer, bigint, real, double precision, numeric, or a domain over one */
 extern bool mm_is_number_type(Oid type);
 

@@ -195,6 +195,63 @@ append_reason(StringInfo reasons_json, int *nreasons, const char *reason)
 	(*nreasons)++;
 }
 
+/* What one pass of monitor() accumulates. */
+typedef struct MonitorScan
+{
+	int			p;
+	bool		has_target;		/* the last column is the target */
+	mm_predictor *pred;
+	Baseline   *fb;				/* per feature */
+	Tally	   *ft;
+	Baseline   *pb;				/* predictions */
+	Tally	   *pt;
+	double	   *x;
+	bool	   *xn;
+	int64		rows;
+	int64		labelled;
+	double		sse;
+	double		sae;
+	double		sy;
+	double		syy;
+} MonitorScan;
+
+static bool
+monitor_row(void *arg, Datum *v, bool *n)
+{
+	MonitorScan *ms = (MonitorScan *) arg;
+	double		yhat;
+	mm_error	err;
+
+	ms->rows++;
+	for (int j = 0; j < ms->p; j++)
+	{
+		ms->xn[j] = n[j];
+		ms->x[j] = n[j] ? 0 : DatumGetFloat8(v[j]);
+		if (n[j])
+			ms->ft[j].nulls++;
+		else if (isfinite(ms->x[j]))
+			tally_add(&ms->fb[j], &ms->ft[j], ms->x[j]);
+	}
+	mm_error_clear(&err);
+	if (mm_predict_row(ms->pred, ms->x, ms->xn, &yhat, &err) != MM_OK)
+		mm_raise(&err);
+	tally_add(ms->pb, ms->pt, yhat);
+	if (ms->has_target && !n[ms->p])
+	{
+		double		y = DatumGetFloat8(v[ms->p]);
+
+		if (isfinite(y))
+		{
+			ms->sse += (y - yhat) * (y - yhat);
+			ms->sae += fabs(y - yhat);
+			ms->sy += y;
+			ms->syy += y * y;
+			ms->labelled++;
+		}
+	}
+	return true;
+}
+
 Datum
 mm_monitor(PG_FUNCTION_ARGS)
 {
@@ -218,8 +275,7 @@ mm_monitor(PG_FUNCTION_ARGS)
 	Baseline	pb;
 	Tally		pt;
 	StringInfoData q;
-	SPIPlanPtr	plan;
-	Portal		portal;
+	MonitorScan ms;
 	double		sse = 0,
 				sae = 0,
 				sy = 0,
@@ -281,6 +337,7 @@ mm_monitor(PG_FUNCTION_ARGS)
 	if (mm_predictor_new(model, &pred, &err) != MM_OK)
 		mm_raise(&err);
 	p = (int) model->n_features;
+	memset(&ms, 0, sizeof(ms));
 
 	/* baselines */
 	fb = palloc0(sizeof(Baseline) * Max(p, 1));
@@ -321,63 +378,22 @@ mm_monitor(PG_FUNCTION_ARGS)
 	appendStringInfo(&q, " FROM %s", qualified);
 
 	/* one pass, with the caller's rights */
-	{
-		int			ncols = p + (has_target ? 1 : 0);
-		Datum	   *v = palloc(sizeof(Datum) * ncols);
-		bool	   *n = palloc(sizeof(bool) * ncols);
-		double	   *x = palloc(sizeof(double) * Max(p, 1));
-		bool	   *xn = palloc(sizeof(bool) * Max(p, 1));
-
-		plan = SPI_prepare(q.data, 0, NULL);
-		if (plan == NULL)
-			elog(ERROR, "could not prepare monitoring query: %s", SPI_result_code_string(SPI_result));
-		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-		for (;;)
-		{
-			SPITupleTable *tt;
-
-			SPI_cursor_fetch(portal, true, mm_fetch_rows(ncols, NULL));
-			if (SPI_processed == 0)
-				break;
-			tt = SPI_tuptable;
-			for (uint64 i = 0; i < SPI_processed; i++)
-			{
-				double		yhat;
-
-				CHECK_FOR_INTERRUPTS();
-				heap_deform_tuple(tt->vals[i], tt->tupdesc, v, n);
-				rows++;
-				for (int j = 0; j < p; j++)
-				{
-					xn[j] = n[j];
-					x[j] = n[j] ? 0 : DatumGetFloat8(v[j]);
-					if (n[j])
-						ft[j].nulls++;
-					else if (isfinite(x[j]))
-						tally_add(&fb[j], &ft[j], x[j]);
-				}
-				mm_error_clear(&err);
-				if (mm_predict_row(pred, x, xn, &yhat, &err) != MM_OK)
-					mm_raise(&err);
-				tally_add(&pb, &pt, yhat);
-				if (has_target && !n[p])
-				{
-					double		y = DatumGetFloat8(v[p]);
-
-					if (isfinite(y))
-					{
-						sse += (y - yhat) * (y - yhat);
-						sae += fabs(y - yhat);
-						sy += y;
-						syy += y * y;
-						labelled++;
-					}
-				}
-			}
-			SPI_freetuptable(tt);
-		}
-		SPI_cursor_close(portal);
-	}
+	ms.p = p;
+	ms.has_target = has_target;
+	ms.pred = pred;
+	ms.fb = fb;
+	ms.ft = ft;
+	ms.pb = &pb;
+	ms.pt = &pt;
+	ms.x = palloc(sizeof(double) * Max(p, 1));
+	ms.xn = palloc(sizeof(bool) * Max(p, 1));
+	mm_scan_rows(q.data, p + (has_target ? 1 : 0), monitor_row, &ms);
+	rows = ms.rows;
+	labelled = ms.labelled;
+	sse = ms.sse;
+	sae = ms.sae;
+	sy = ms.sy;
+	syy = ms.syy;
 	MemoryContextSwitchTo(fncxt);
 	if (rows == 0)
 		ereport(ERROR,

@@ -169,30 +169,24 @@ raise_core(mm_status st, mm_error *err)
 		mm_raise(err);
 }
 
-/* Account for one fetched row. */
-static void
-train_row(TrainRun *run, Datum *values, bool *nulls, double *row, double *tmp)
+/*
+ * The split: read the target and features of a row (NaN marks NULL) into
+ * row[0..p] and hash them with the seed; the row is held out iff the hash,
+ * mapped to [0, 1), is below test_fraction.  NaN and infinite values are an
+ * error.  *has_null says whether a feature was NULL.
+ */
+static uint64
+split_hash(TrainRun *run, Datum *values, bool *nulls, double *row, bool *has_null)
 {
 	mm_hasher	hs;
-	uint64		h;
-	bool		is_test;
-	bool		has_null = false;
-	mm_error	err;
 
-	run->rows_read++;
-	if ((run->rows_read & 8191) == 0)
-		mm_progress_rows(run->rows_read);
-	if (nulls[0])
-	{
-		run->null_target++;
-		return;
-	}
+	*has_null = false;
 	mm_hash_init(&hs, run->seed);
 	for (int i = 0; i <= run->p; i++)
 	{
 		if (nulls[i])
 		{
-			has_null = true;
+			*has_null = true;
 			row[i] = NAN;
 			mm_hash_null(&hs);
 			continue;
@@ -207,7 +201,27 @@ train_row(TrainRun *run, Datum *values, bool *nulls, double *row, double *tmp)
 					 errhint("Filter those rows out with a view, or replace the values with NULL (NULL features are imputed).")));
 		mm_hash_double(&hs, row[i]);
 	}
-	h = mm_hash_final(&hs);
+	return mm_hash_final(&hs);
+}
+
+/* Account for one fetched row. */
+static void
+train_row(TrainRun *run, Datum *values, bool *nulls, double *row, double *tmp)
+{
+	uint64		h;
+	bool		is_test;
+	bool		has_null;
+	mm_error	err;
+
+	run->rows_read++;
+	if ((run->rows_read & 8191) == 0)
+		mm_progress_rows(run->rows_read);
+	if (nulls[0])
+	{
+		run->null_target++;
+		return;
+	}
+	h = split_hash(run, values, nulls, row, &has_null);
 	is_test = mm_hash_unit(h) < run->fraction;
 
 	if (has_null && run->impute_error)
@@ -249,46 +263,35 @@ train_row(TrainRun *run, Datum *values, bool *nulls, double *row, double *tmp)
 	}
 }
 
+typedef struct TrainScan
+{
+	TrainRun   *run;
+	double	   *row;
+	double	   *tmp;
+} TrainScan;
+
+static bool
+train_scan_row(void *arg, Datum *values, bool *nulls)
+{
+	TrainScan  *ts = (TrainScan *) arg;
+
+	train_row(ts->run, values, nulls, ts->row, ts->tmp);
+	return true;
+}
+
 /* Scan the relation with the caller's rights. */
 static void
 scan_relation(TrainRun *run)
 {
-	SPIPlanPtr	plan;
-	Portal		portal;
-	Datum	   *values = palloc(sizeof(Datum) * (run->p + 1));
-	bool	   *nulls = palloc(sizeof(bool) * (run->p + 1));
-	double	   *row = palloc(sizeof(double) * (run->p + 1));
-	double	   *tmp = palloc(sizeof(double) * (run->p + 1));
-	MemoryContext runcxt = CurrentMemoryContext;
-
+	TrainScan	ts;
 	Size		batch_bytes;
-	long		fetch_rows = mm_fetch_rows(run->p + 1, &batch_bytes);
 
+	mm_fetch_rows(run->p + 1, &batch_bytes);
 	charge_memory(run, batch_bytes, "a batch of rows read");
-	plan = SPI_prepare(run->in.query, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "could not prepare training query: %s", SPI_result_code_string(SPI_result));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
-	{
-		SPITupleTable *tt;
-		MemoryContext old;
-
-		SPI_cursor_fetch(portal, true, fetch_rows);
-		if (SPI_processed == 0)
-			break;
-		tt = SPI_tuptable;
-		old = MemoryContextSwitchTo(runcxt);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			CHECK_FOR_INTERRUPTS();
-			heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
-			train_row(run, values, nulls, row, tmp);
-		}
-		MemoryContextSwitchTo(old);
-		SPI_freetuptable(tt);
-	}
-	SPI_cursor_close(portal);
+	ts.run = run;
+	ts.row = palloc(sizeof(double) * (run->p + 1));
+	ts.tmp = palloc(sizeof(double) * (run->p + 1));
+	mm_scan_rows(run->in.query, run->p + 1, train_scan_row, &ts);
 }
 
 /*
@@ -507,37 +510,77 @@ build_model(TrainRun *run, const double *impute)
  * cannot be scored on these rows (a feature it needs is not a numeric column
  * of the relation, or it cannot be served).
  */
-static bool
-score_by_scan(TrainRun *run, const mm_model *champ, double *ours, double *theirs)
+typedef struct ChampionScan
 {
-	mm_predictor *cp = NULL;
-	mm_error	err;
-	StringInfoData q;
-	int			cn = (int) champ->n_features;
-	int			ncols = run->p + 1 + cn;
-	SPIPlanPtr	plan;
-	Portal		portal;
-	Datum	   *values;
-	bool	   *nulls;
+	TrainRun   *run;
+	mm_predictor *champion;
+	int			cn;				/* champion's features */
 	double	   *row;
 	double	   *cx;
 	bool	   *cnull;
 	bool	   *xnull;
-	double		sse_ours = 0,
-				sse_theirs = 0;
-	int64		n = 0;
+	double		sse_ours;
+	double		sse_theirs;
+	int64		n;
+	bool		failed;			/* the champion could not predict a row */
+} ChampionScan;
 
+static bool
+champion_scan_row(void *arg, Datum *values, bool *nulls)
+{
+	ChampionScan *cs = (ChampionScan *) arg;
+	TrainRun   *run = cs->run;
+	double		yhat_ours,
+				yhat_theirs;
+	bool		has_null;
+	mm_error	err;
+
+	if (nulls[0])
+		return true;
+	if (!(mm_hash_unit(split_hash(run, values, nulls, cs->row, &has_null)) < run->fraction))
+		return true;
+	for (int j = 0; j < run->p; j++)
+		cs->xnull[j] = nulls[j + 1];
+	for (int j = 0; j < cs->cn; j++)
+	{
+		cs->cnull[j] = nulls[run->p + 1 + j];
+		cs->cx[j] = cs->cnull[j] ? 0 : DatumGetFloat8(values[run->p + 1 + j]);
+	}
 	mm_error_clear(&err);
-	if (mm_predictor_new(champ, &cp, &err) != MM_OK)
+	raise_core(mm_predict_row(run->pred, cs->row + 1, cs->xnull, &yhat_ours, &err), &err);
+	if (mm_predict_row(cs->champion, cs->cx, cs->cnull, &yhat_theirs, &err) != MM_OK)
+	{
+		/* e.g. a NULL the champion does not impute: it cannot be scored */
+		cs->failed = true;
+		return false;
+	}
+	cs->sse_ours += (cs->row[0] - yhat_ours) * (cs->row[0] - yhat_ours);
+	cs->sse_theirs += (cs->row[0] - yhat_theirs) * (cs->row[0] - yhat_theirs);
+	cs->n++;
+	return true;
+}
+
+static bool
+score_by_scan(TrainRun *run, const mm_model *champ, double *ours, double *theirs)
+{
+	ChampionScan cs;
+	mm_error	err;
+	StringInfoData q;
+
+	memset(&cs, 0, sizeof(cs));
+	mm_error_clear(&err);
+	if (mm_predictor_new(champ, &cs.champion, &err) != MM_OK)
 		return false;
 	if (champ->target == NULL || strcmp(champ->target, run->in.target) != 0)
 		return false;
+	cs.run = run;
+	cs.cn = (int) champ->n_features;
 	/* target and our features (for the split hash), then the champion's */
 	initStringInfo(&q);
 	appendStringInfo(&q, "SELECT %s::pg_catalog.float8", quote_identifier(run->in.target));
 	for (int j = 0; j < run->p; j++)
 		appendStringInfo(&q, ", %s::pg_catalog.float8", quote_identifier(run->in.features[j]));
-	for (int j = 0; j < cn; j++)
+	for (int j = 0; j < cs.cn; j++)
 	{
 		AttrNumber	att = get_attnum(run->in.relid, champ->features[j].name);
 
@@ -546,73 +589,15 @@ score_by_scan(TrainRun *run, const mm_model *champ, double *ours, double *theirs
 		appendStringInfo(&q, ", %s::pg_catalog.float8", quote_identifier(champ->features[j].name));
 	}
 	appendStringInfo(&q, " FROM %s", run->in.qualified);
-	plan = SPI_prepare(q.data, 0, NULL);
-	values = palloc(sizeof(Datum) * ncols);
-	nulls = palloc(sizeof(bool) * ncols);
-	row = palloc(sizeof(double) * (run->p + 1));
-	xnull = palloc(sizeof(bool) * Max(run->p, 1));
-	cx = palloc(sizeof(double) * Max(cn, 1));
-	cnull = palloc(sizeof(bool) * Max(cn, 1));
-	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-	for (;;)
-	{
-		SPITupleTable *tt;
-
-		SPI_cursor_fetch(portal, true, mm_fetch_rows(ncols, NULL));
-		if (SPI_processed == 0)
-			break;
-		tt = SPI_tuptable;
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			mm_hasher	hs;
-			double		yhat_ours,
-						yhat_theirs;
-
-			CHECK_FOR_INTERRUPTS();
-			heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
-			if (nulls[0])
-				continue;
-			mm_hash_init(&hs, run->seed);
-			for (int j = 0; j <= run->p; j++)
-			{
-				if (nulls[j])
-				{
-					mm_hash_null(&hs);
-					row[j] = 0;
-					continue;
-				}
-				row[j] = DatumGetFloat8(values[j]);
-				mm_hash_double(&hs, row[j]);
-			}
-			if (!(mm_hash_unit(mm_hash_final(&hs)) < run->fraction))
-				continue;
-			for (int j = 0; j < run->p; j++)
-				xnull[j] = nulls[j + 1];
-			for (int j = 0; j < cn; j++)
-			{
-				cnull[j] = nulls[run->p + 1 + j];
-				cx[j] = cnull[j] ? 0 : DatumGetFloat8(values[run->p + 1 + j]);
-			}
-			mm_error_clear(&err);
-			raise_core(mm_predict_row(run->pred, row + 1, xnull, &yhat_ours, &err), &err);
-			if (mm_predict_row(cp, cx, cnull, &yhat_theirs, &err) != MM_OK)
-			{
-				/* e.g. a NULL the champion does not impute: it cannot be scored */
-				SPI_freetuptable(tt);
-				SPI_cursor_close(portal);
-				return false;
-			}
-			sse_ours += (row[0] - yhat_ours) * (row[0] - yhat_ours);
-			sse_theirs += (row[0] - yhat_theirs) * (row[0] - yhat_theirs);
-			n++;
-		}
-		SPI_freetuptable(tt);
-	}
-	SPI_cursor_close(portal);
-	if (n == 0)
+	cs.row = palloc(sizeof(double) * (run->p + 1));
+	cs.xnull = palloc(sizeof(bool) * Max(run->p, 1));
+	cs.cx = palloc(sizeof(double) * Max(cs.cn, 1));
+	cs.cnull = palloc(sizeof(bool) * Max(cs.cn, 1));
+	mm_scan_rows(q.data, run->p + 1 + cs.cn, champion_scan_row, &cs);
+	if (cs.failed || cs.n == 0)
 		return false;
-	*ours = sse_ours / n;
-	*theirs = sse_theirs / n;
+	*ours = cs.sse_ours / cs.n;
+	*theirs = cs.sse_theirs / cs.n;
 	return true;
 }
 

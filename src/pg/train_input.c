@@ -9,11 +9,14 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/sysattr.h"
 #include "catalog/dependency.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
 #include "nodes/bitmapset.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -109,6 +112,44 @@ mm_fetch_rows(int ncols, Size *batch_bytes)
 	if (batch_bytes)
 		*batch_bytes = (Size) rows * row_bytes;
 	return rows;
+}
+
+void
+mm_scan_rows(const char *query, int ncols, mm_row_fn row_fn, void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum	   *values = palloc(sizeof(Datum) * Max(ncols, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(ncols, 1));
+	long		batch = mm_fetch_rows(ncols, NULL);
+	SPIPlanPtr	plan;
+	Portal		portal;
+	bool		more = true;
+
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare \"%s\": %s", query, SPI_result_code_string(SPI_result));
+	portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+	while (more)
+	{
+		SPITupleTable *tt;
+		MemoryContext old;
+
+		SPI_cursor_fetch(portal, true, batch);
+		if (SPI_processed == 0)
+			break;
+		tt = SPI_tuptable;
+		old = MemoryContextSwitchTo(cxt);
+		for (uint64 i = 0; i < SPI_processed && more; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			heap_deform_tuple(tt->vals[i], tt->tupdesc, values, nulls);
+			more = row_fn(arg, values, nulls);
+		}
+		MemoryContextSwitchTo(old);
+		SPI_freetuptable(tt);
+	}
+	SPI_cursor_close(portal);
+	MemoryContextSwitchTo(cxt);
 }
 
 /*
