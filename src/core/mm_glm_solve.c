@@ -243,6 +243,22 @@ WatchFinal(SeparationWatch *w, int32_t iter, const double *theta,
 	return Certificate(w, theta, w->snap, separated, err);
 }
 
+/* When a solver loop ends: a last check, unless separation already stopped it. */
+static mm_status
+WatchEnd(SeparationWatch *w, int32_t iter, const double *theta,
+		 mm_glm_stop *stop, mm_error *err)
+{
+	bool		separated;
+	mm_status	st;
+
+	if (*stop == MM_GLM_STOP_SEPARATED)
+		return MM_OK;
+	st = WatchFinal(w, iter, theta, &separated, err);
+	if (st == MM_OK && separated)
+		*stop = MM_GLM_STOP_SEPARATED;
+	return st;
+}
+
 /*
  * Solve H d = -g by Cholesky of the Jacobi-equilibrated H: S H S with S =
  * diag(1 / sqrt(H_jj)).  Reads the upper triangle of H and destroys it.
@@ -494,14 +510,9 @@ mm_glm_newton(const mm_glm_problem *pr, double *theta,
 			break;
 		}
 	}
-	if (stop != MM_GLM_STOP_SEPARATED)
-	{
-		st = WatchFinal(&watch, iter, theta, &separated, err);
-		if (st != MM_OK)
-			goto done;
-		if (separated)
-			stop = MM_GLM_STOP_SEPARATED;
-	}
+	st = WatchEnd(&watch, iter, theta, &stop, err);
+	if (st != MM_OK)
+		goto done;
 	FinishInfo(info, iter, f, gmax, stop, MM_GLM_SOLVER_NEWTON);
 
 done:
@@ -710,14 +721,9 @@ retry:
 			break;
 		}
 	}
-	if (stop != MM_GLM_STOP_SEPARATED)
-	{
-		st = WatchFinal(&watch, iter, theta, &separated, err);
-		if (st != MM_OK)
-			goto done;
-		if (separated)
-			stop = MM_GLM_STOP_SEPARATED;
-	}
+	st = WatchEnd(&watch, iter, theta, &stop, err);
+	if (st != MM_OK)
+		goto done;
 	FinishInfo(info, iter, f, gmax, stop, MM_GLM_SOLVER_LBFGS);
 
 done:
