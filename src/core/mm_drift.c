@@ -1,6 +1,7 @@
 /*
  * mm_drift.c
- *	  Baselines, PSI and KS.  See mm_drift.h.
+ *	  Baselines, PSI and KS; PSI and Jensen-Shannon divergence over the
+ *	  shares of categories.  See mm_drift.h.
  */
 #include "mm_drift.h"
 
@@ -164,4 +165,55 @@ mm_drift_ks(const double *base_cdf, const double *new_cdf)
 			ks = gap;
 	}
 	return ks;
+}
+
+/*
+ * The same sum as mm_drift_psi and mm_drift_psi_nulls, over given shares:
+ * a bucket empty on both sides floors to the same value and adds 0; one
+ * empty on one side only (a new category) adds a large but finite term.
+ */
+double
+mm_drift_psi_shares(const double *base, const double *now, int k)
+{
+	double		psi = 0.0;
+
+	for (int i = 0; i < k; i++)
+	{
+		double		b = floored(base[i]);
+		double		a = floored(now[i]);
+
+		psi += (a - b) * log(a / b);
+	}
+	return psi;
+}
+
+/* p log2(p / m), 0 when p is 0; m >= p / 2 > 0 otherwise. */
+static double
+JsTerm(double p, double m)
+{
+	return p > 0.0 ? p * log2(p / m) : 0.0;
+}
+
+/*
+ * 0.5 KL(base || m) + 0.5 KL(now || m) with m the average distribution,
+ * summed bucket by bucket so that swapping the arguments gives the same
+ * bits.  Rounding can step just outside [0, 1] (disjoint supports, or
+ * nearly identical distributions); the result is clamped to it.
+ */
+double
+mm_drift_js(const double *base, const double *now, int k)
+{
+	double		js = 0.0;
+
+	for (int i = 0; i < k; i++)
+	{
+		double		m = 0.5 * (base[i] + now[i]);
+
+		js += 0.5 * (JsTerm(base[i], m) + JsTerm(now[i], m));
+	}
+	if (js < 0.0)
+		js = 0.0;
+	if (js > 1.0)
+		js = 1.0;
+	return js;
 }

@@ -12,6 +12,12 @@
  * the new CDF at every edge.  PSI uses the deciles (edges 9, 19, ..., 89),
  * KS the largest CDF gap over all edges: an approximation of the exact KS
  * statistic on a 99-point grid, documented as such.
+ *
+ * A categorical quantity is compared as shares over k buckets (each
+ * category, plus e.g. "unseen" and NULL), one vector for the baseline and
+ * one for new data, each summing to 1: PSI over the buckets with the same
+ * floor as the deciles get, and the Jensen-Shannon divergence, which needs
+ * no floor and stays in [0, 1].
  */
 #ifndef MM_DRIFT_H
 #define MM_DRIFT_H
@@ -50,5 +56,18 @@ extern double mm_drift_psi_nulls(const double *base_cdf, double base_null,
 
 /* Largest absolute gap between the two CDFs over the edges. */
 extern double mm_drift_ks(const double *base_cdf, const double *new_cdf);
+
+/*
+ * PSI between two distributions over k buckets (shares summing to 1 each,
+ * e.g. categories + "unseen" + NULL): sum (a-b) ln(a/b) with each share
+ * floored at MM_PSI_FLOOR, as mm_drift_psi does for bins.
+ */
+extern double mm_drift_psi_shares(const double *base, const double *now, int k);
+
+/*
+ * Jensen-Shannon divergence in bits (log base 2, in [0, 1]) between two
+ * distributions over k buckets; 0*log 0 = 0; no flooring.
+ */
+extern double mm_drift_js(const double *base, const double *now, int k);
 
 #endif							/* MM_DRIFT_H */

@@ -191,6 +191,16 @@ ValidateFeature(const mm_feature *f, uint32_t i, mm_status bad,
 		return mm_fail(err, bad,
 					   "feature \"%s\" has %u categories, more than the limit of %u",
 					   name, f->n_categories, (unsigned) MM_MAX_CATEGORIES);
+	/* a category index, or -1 for "no category" (all slots 0) */
+	if (f->impute_value < -1.0 || f->impute_value >= (double) f->n_categories ||
+		f->impute_value != floor(f->impute_value))
+		return mm_fail(err, bad,
+					   "categorical feature \"%s\" has imputation value %g, which must be a category index from -1 to %u",
+					   name, f->impute_value, f->n_categories - 1);
+	if (f->center != 0.0 || f->scale != 1.0)
+		return mm_fail(err, bad,
+					   "categorical feature \"%s\" must have center 0 and scale 1",
+					   name);
 	for (j = 0; j < f->n_categories; j++)
 	{
 		problem = CheckText(f->categories[j], true);
@@ -352,36 +362,66 @@ RequireTensor(const mm_model *model, const char *tname, uint32_t rows,
 	return MM_OK;
 }
 
+/* Attribute fit_intercept, when present, is 0 or 1. */
+static mm_status
+CheckFitIntercept(const mm_model *model, mm_status bad, mm_error *err)
+{
+	double		fit_intercept = mm_model_attr(model, "fit_intercept", 1.0);
+
+	if (fit_intercept != 0.0 && fit_intercept != 1.0)
+		return mm_fail(err, bad, "attribute \"fit_intercept\" must be 0 or 1");
+	return MM_OK;
+}
+
 /*
- * What each algorithm needs.  Linear regressors are checked fully (doc/
- * format.md, "linear regression").  Classifiers and MLPs only need a task
- * of the right kind and at least one tensor for now: the classifier and
- * MLP issues extend this with their own tensor conventions.
+ * A linear model of `outputs` rows: tensors coef outputs x input width and
+ * intercept 1 x outputs, and attribute fit_intercept.
+ */
+static mm_status
+RequireLinear(const mm_model *model, uint32_t outputs, mm_status bad,
+			  mm_error *err)
+{
+	mm_status	st;
+
+	st = RequireTensor(model, "coef", outputs, mm_model_input_width(model),
+					   bad, err);
+	if (st != MM_OK)
+		return st;
+	st = RequireTensor(model, "intercept", 1, outputs, bad, err);
+	if (st != MM_OK)
+		return st;
+	return CheckFitIntercept(model, bad, err);
+}
+
+/*
+ * What each algorithm needs (doc/format.md, "Tensor conventions per
+ * algorithm").  ValidateModel has already checked the task against the
+ * algorithm's kind and the class count against the task, so K =
+ * n_classes >= 2 for every classifier here.  MLPs only need at least one
+ * tensor for now: the MLP issue extends this with its own conventions.
  */
 static mm_status
 ValidateAlgorithm(const mm_model *model, mm_status bad, mm_error *err)
 {
 	const char *algo = mm_algorithm_name(model->algorithm);
-	mm_status	st;
-	double		fit_intercept;
+	uint32_t	k = model->n_classes;
 
 	switch (model->algorithm)
 	{
 		case MM_ALGO_LINEAR_REGRESSION:
 		case MM_ALGO_LASSO:
 		case MM_ALGO_ELASTIC_NET:
-			st = RequireTensor(model, "coef", 1, mm_model_input_width(model),
-							   bad, err);
-			if (st != MM_OK)
-				return st;
-			st = RequireTensor(model, "intercept", 1, 1, bad, err);
-			if (st != MM_OK)
-				return st;
-			fit_intercept = mm_model_attr(model, "fit_intercept", 1.0);
-			if (fit_intercept != 0.0 && fit_intercept != 1.0)
-				return mm_fail(err, bad,
-							   "attribute \"fit_intercept\" must be 0 or 1");
-			return MM_OK;
+			return RequireLinear(model, 1, bad, err);
+		case MM_ALGO_LOGISTIC_REGRESSION:
+			if (model->task != MM_TASK_BINARY)
+				return mm_fail(err, bad, "%s model cannot have task %s",
+							   algo, mm_task_name(model->task));
+			return RequireLinear(model, 1, bad, err);
+		case MM_ALGO_SOFTMAX_REGRESSION:
+			return RequireLinear(model, k, bad, err);
+		case MM_ALGO_LINEAR_SVM:
+			/* one model for two classes, else one-vs-rest */
+			return RequireLinear(model, k == 2 ? 1 : k, bad, err);
 		default:
 			if (model->n_tensors == 0)
 				return mm_fail(err, bad, "%s model has no tensors", algo);

@@ -58,6 +58,57 @@ static const mm_param_spec elastic_net_params[] = {
 	"NULL features: replace by the training mean, or refuse them."},
 };
 
+static const mm_param_spec logistic_regression_params[] = {
+	{"l2", MM_PARAM_NUMBER, "0", 0, INFINITY, NULL,
+	"L2 penalty: minimizes sum of log losses + (l2 / 2) ||b||^2 (intercept not penalized); scikit-learn's LogisticRegression(C) is l2 = 1 / C."},
+	{"l1", MM_PARAM_NUMBER, "0", 0, INFINITY, NULL,
+	"L1 penalty: adds l1 ||b||_1 (proximal Newton, exact zeros); penalty='l1' with C is l1 = 1 / C."},
+	{"solver", MM_PARAM_STRING, "\"auto\"", 0, 0, "auto,newton,lbfgs",
+	"Newton (exact Hessian, Cholesky) up to 400 coefficients, L-BFGS above; auto picks."},
+	{"max_iter", MM_PARAM_INTEGER, "0", 0, 1000000, NULL,
+	"Most iterations; 0 means 100 for Newton, 1000 for L-BFGS."},
+	{"tol", MM_PARAM_NUMBER, "1e-10", 0, 1, NULL,
+	"Relative change of the objective at which the fit has converged (R's glm criterion)."},
+	{"fit_intercept", MM_PARAM_BOOLEAN, "true", 0, 0, NULL,
+	"Fit an (unpenalized) intercept."},
+	{"impute", MM_PARAM_STRING, "\"mean\"", 0, 0, "mean,error",
+	"NULL features: numeric ones by the training mean, categorical ones by the most frequent training category; or refuse them."},
+};
+
+static const mm_param_spec softmax_regression_params[] = {
+	{"l2", MM_PARAM_NUMBER, "0", 0, INFINITY, NULL,
+	"L2 penalty: minimizes sum of log losses + (l2 / 2) ||W||_F^2; scikit-learn's LogisticRegression(multi_class='multinomial', C) is l2 = 1 / C."},
+	{"solver", MM_PARAM_STRING, "\"auto\"", 0, 0, "auto,newton,lbfgs",
+	"Newton (exact Hessian) up to 400 coefficients, L-BFGS above; auto picks."},
+	{"max_iter", MM_PARAM_INTEGER, "0", 0, 1000000, NULL,
+	"Most iterations; 0 means 100 for Newton, 1000 for L-BFGS."},
+	{"tol", MM_PARAM_NUMBER, "1e-10", 0, 1, NULL,
+	"Relative change of the objective at which the fit has converged."},
+	{"fit_intercept", MM_PARAM_BOOLEAN, "true", 0, 0, NULL,
+	"Fit an (unpenalized) intercept per class."},
+	{"impute", MM_PARAM_STRING, "\"mean\"", 0, 0, "mean,error",
+	"NULL features: numeric ones by the training mean, categorical ones by the most frequent training category; or refuse them."},
+};
+
+static const mm_param_spec linear_svm_params[] = {
+	{"C", MM_PARAM_NUMBER, "1", 1e-12, INFINITY, NULL,
+	"Inverse penalty: minimizes (1/2) ||w||^2 + C sum of losses over standardized features, as scikit-learn's LinearSVC(C) on StandardScaler output."},
+	{"loss", MM_PARAM_STRING, "\"squared_hinge\"", 0, 0, "squared_hinge,hinge",
+	"Loss per row: max(0, 1 - m)^2 (LinearSVC's default) or max(0, 1 - m)."},
+	{"tol", MM_PARAM_NUMBER, "0.0001", 1e-15, 1, NULL,
+	"Stopping tolerance of dual coordinate descent (spread of projected gradients)."},
+	{"max_iter", MM_PARAM_INTEGER, "1000", 1, 1000000, NULL,
+	"Most sweeps per binary model; a fit that stops here is kept with a warning."},
+	{"fit_intercept", MM_PARAM_BOOLEAN, "true", 0, 0, NULL,
+	"Fit an intercept (LIBLINEAR's: a constant feature whose weight is penalized)."},
+	{"intercept_scaling", MM_PARAM_NUMBER, "1", 1e-12, INFINITY, NULL,
+	"Value of LIBLINEAR's constant feature; larger makes the intercept less penalized."},
+	{"standardize", MM_PARAM_BOOLEAN, "true", 0, 0, NULL,
+	"Fit on z-scored numeric features (training mean and standard deviation); weights are reported in original units either way."},
+	{"impute", MM_PARAM_STRING, "\"mean\"", 0, 0, "mean,error",
+	"NULL features: numeric ones by the training mean, categorical ones by the most frequent training category; or refuse them."},
+};
+
 static const mm_algorithm_spec algorithms[] = {
 	{"linear_regression", "regression", linear_regression_params,
 		lengthof(linear_regression_params),
@@ -66,6 +117,12 @@ static const mm_algorithm_spec algorithms[] = {
 	"L1-penalized least squares by coordinate descent on the cross-products of the same one-pass QR state."},
 	{"elastic_net", "regression", elastic_net_params, lengthof(elastic_net_params),
 	"L1 and L2 penalized least squares by coordinate descent on the cross-products of the same one-pass QR state."},
+	{"logistic_regression", "binary", logistic_regression_params, lengthof(logistic_regression_params),
+	"Binary logistic regression by Newton (IRLS), L-BFGS or proximal Newton with L1; unpenalized by default, as R's glm."},
+	{"softmax_regression", "multiclass", softmax_regression_params, lengthof(softmax_regression_params),
+	"Multinomial logistic regression over two or more classes by Newton or L-BFGS, optional L2."},
+	{"linear_svm", "classification", linear_svm_params, lengthof(linear_svm_params),
+	"Linear support vector machine by dual coordinate descent (LIBLINEAR's), binary or one-vs-rest."},
 };
 
 const mm_algorithm_spec *

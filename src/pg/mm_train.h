@@ -7,8 +7,11 @@
 
 #include "postgres.h"
 
+#include "portability/instr_time.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
+
+#include "mm_pg.h"
 
 typedef enum mm_param_type
 {
@@ -80,7 +83,9 @@ typedef struct mm_train_outcome
 	bool		deployed;
 	char	   *reason;			/* why deployed or kept; NULL if no decision */
 	int32		champion;		/* deployed version it was scored against, 0 if none */
-	double		champion_score; /* held-out mse, NaN when not scored */
+	const char *task;			/* regression, binary, multiclass */
+	const char *key_metric;		/* what the scores are: mse or accuracy */
+	double		champion_score; /* held-out key metric, NaN when not scored */
 	double		challenger_score;
 	int64		train_rows;
 	int64		test_rows;
@@ -89,5 +94,22 @@ typedef struct mm_train_outcome
 } mm_train_outcome;
 
 extern void mm_run_training(const mm_train_spec *spec, mm_train_outcome *out);
+
+/* train_matrix.c: classifiers and categorical features, rows in memory */
+struct mm_train_input;
+extern void mm_run_matrix_training(const mm_train_spec *spec,
+								   const struct mm_train_input *in,
+								   mm_train_outcome *out);
+
+/* Shared by both training paths (train.c) */
+extern void mm_charge_memory(Size *used, Size bytes, const char *what);
+/* A numeric baseline (edges and CDF) as JSON from n values (sorted in place). */
+extern void mm_baseline_json(StringInfo buf, double *values, int n, int nulls);
+extern double mm_elapsed_since(instr_time start);
+extern mm_saved_version mm_train_save(const mm_train_spec *spec,
+									  mm_new_version *nv,
+									  mm_auto_decider decide, void *arg,
+									  double t_read, double t_fit,
+									  double t_eval);
 
 #endif							/* MM_TRAIN_H */

@@ -18,12 +18,34 @@ typedef struct mm_train_input
 	char	   *target;
 	int			p;
 	char	  **features;
-	char	   *query;			/* SELECT target::float8, f1::float8, ... */
+	bool	   *categorical;	/* per feature: read as text, one-hot encoded */
+	int			n_categorical;
+	bool		class_target;	/* classification: target read as text */
+	int			label_kind;		/* MM_LABEL_*: how class labels sort and
+								 * what predict() returns */
+	char	   *query;			/* SELECT target::float8 (or ::text),
+								 * f1::float8 (or ::text), ... */
 } mm_train_input;
 
+/* Kinds of class labels (the target's type family). */
+#define MM_LABEL_TEXT		0	/* text, varchar, enum...: sorted bytewise */
+#define MM_LABEL_BOOLEAN	1	/* false < true; predict() gives 0 / 1 */
+#define MM_LABEL_INTEGER	2	/* numeric order; predict() gives the label */
+
+/*
+ * Resolve the relation, target and features.  classification: the target
+ * may be boolean, integer or text-like (read as its text spelling);
+ * otherwise it must be a number.  Features named explicitly may be numbers
+ * or text, boolean and enum columns (categorical); features => NULL takes
+ * the numeric columns only.
+ */
 extern void mm_resolve_train_input(Oid relid, const char *target,
 								   ArrayType *features, ArrayType *group_by,
-								   const char *algorithm, mm_train_input *in);
+								   const char *algorithm, bool classification,
+								   mm_train_input *in);
+
+/* text, varchar, char, boolean, enum (or a domain over one): categorical */
+extern bool mm_is_category_type(Oid type);
 extern Datum mm_train_features_datum(const mm_train_input *in);
 
 extern char mm_check_readable_relation(Oid relid);

@@ -44,6 +44,12 @@ PG_FUNCTION_INFO_V1(mm_predict_name_record);
 PG_FUNCTION_INFO_V1(mm_predict_model_array);
 PG_FUNCTION_INFO_V1(mm_predict_model_record);
 PG_FUNCTION_INFO_V1(mm_load);
+PG_FUNCTION_INFO_V1(mm_predict_proba_name_array);
+PG_FUNCTION_INFO_V1(mm_predict_proba_name_record);
+PG_FUNCTION_INFO_V1(mm_predict_proba_model_record);
+PG_FUNCTION_INFO_V1(mm_predict_label_name_array);
+PG_FUNCTION_INFO_V1(mm_predict_label_name_record);
+PG_FUNCTION_INFO_V1(mm_predict_label_model_record);
 
 /* ---- artifact cache ---------------------------------------------------- */
 
@@ -361,6 +367,13 @@ resolve(const char *name, int32 version)
 
 /* ---- per call site ----------------------------------------------------- */
 
+/* How a row's column becomes a feature value */
+#define READ_NUMBER		0		/* a number, converted to double */
+#define READ_TEXT		1		/* text-like: its bytes are the category */
+#define READ_BPCHAR		2		/* char(n): bytes without trailing blanks */
+#define READ_BOOL		3		/* boolean: "true" / "false" */
+#define READ_OUTPUT		4		/* any other type: its output function */
+
 typedef struct CallCache
 {
 	uint64		generation;
@@ -382,6 +395,8 @@ typedef struct CallCache
 	TupleDesc	tupdesc;
 	AttrNumber *attnums;		/* per feature */
 	Oid		   *atttypes;
+	uint8	   *readas;			/* per feature: READ_* */
+	FmgrInfo   *outfn;			/* per feature: output function (READ_OUTPUT) */
 	Datum	   *values;
 	bool	   *nulls;
 
@@ -456,15 +471,17 @@ entry_predictor(CachedModel *e)
 	return e->predictor;
 }
 
-static double
-predict_array(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
-			  ArrayType *arr, const char *what)
+static double class_output(const mm_predictor *p, int32 cls);
+
+/*
+ * The values of a float8[] features argument (checked against the model),
+ * and *nulls (NULL when the array has none).
+ */
+static const double *
+array_values(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
+			 ArrayType *arr, const char *what, const bool **nulls)
 {
 	int			n;
-	double		out;
-	mm_error	err;
-	const double *values;
-	const bool *nulls = NULL;
 
 	if (ARR_NDIM(arr) > 1)
 		ereport(ERROR,
@@ -485,9 +502,17 @@ predict_array(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 	}
 	if (ARR_ELEMTYPE(arr) != FLOAT8OID)
 		elog(ERROR, "predict expects a float8[] argument");
+	if (!p->enc->plain)
+		for (uint32 i = 0; i < p->n_features; i++)
+			if (p->model->features[i].kind == MM_FEATURE_CATEGORICAL)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("feature \"%s\" of the model is categorical, so an array of numbers cannot hold it",
+								p->model->features[i].name),
+						 errhint("Pass a row whose columns are named like the features, e.g. predict('name', t) FROM t.")));
+	*nulls = NULL;
 	if (!ARR_HASNULL(arr))
-		values = (const double *) ARR_DATA_PTR(arr);
-	else
+		return (const double *) ARR_DATA_PTR(arr);
 	{
 		Datum	   *elems;
 		bool	   *enulls;
@@ -501,13 +526,24 @@ predict_array(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 			cc->x[i] = enulls[i] ? 0.0 : DatumGetFloat8(elems[i]);
 			cc->xnull[i] = enulls[i];
 		}
-		values = cc->x;
-		nulls = cc->xnull;
+		*nulls = cc->xnull;
+		return cc->x;
 	}
+}
+
+static double
+predict_array(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
+			  ArrayType *arr, const char *what)
+{
+	double		out;
+	mm_error	err;
+	const bool *nulls;
+	const double *values = array_values(p, cc, fcinfo, arr, what, &nulls);
+
 	mm_error_clear(&err);
 	if (mm_predict_row(p, values, nulls, &out, &err) != MM_OK)
 		mm_raise(&err);
-	return out;
+	return p->n_classes > 0 ? class_output(p, (int32) out) : out;
 }
 
 /* Convert one column value to double by its type (checked at mapping time). */
@@ -562,6 +598,8 @@ map_row(FunctionCallInfo fcinfo, CallCache *cc, const mm_model *model,
 	ReleaseTupleDesc(desc);
 	cc->attnums = palloc(sizeof(AttrNumber) * Max(model->n_features, 1));
 	cc->atttypes = palloc(sizeof(Oid) * Max(model->n_features, 1));
+	cc->readas = palloc(sizeof(uint8) * Max(model->n_features, 1));
+	cc->outfn = palloc0(sizeof(FmgrInfo) * Max(model->n_features, 1));
 	cc->values = palloc(sizeof(Datum) * Max(cc->tupdesc->natts, 1));
 	cc->nulls = palloc(sizeof(bool) * Max(cc->tupdesc->natts, 1));
 	MemoryContextSwitchTo(oldcxt);
@@ -592,8 +630,31 @@ map_row(FunctionCallInfo fcinfo, CallCache *cc, const mm_model *model,
 					 errhint("Pass a whole table row (t or t.*), or a subquery row whose columns are named like the features; ROW(...) has no column names.")));
 		}
 		cc->attnums[f] = found;
-		/* a domain over a number reads as its base type, as in training */
+		/* a domain reads as its base type, as in training */
 		cc->atttypes[f] = getBaseType(TupleDescAttr(cc->tupdesc, found)->atttypid);
+		if (model->features[f].kind == MM_FEATURE_CATEGORICAL)
+		{
+			Oid			t = cc->atttypes[f];
+
+			/* the spelling training saw: the value cast to text */
+			if (t == TEXTOID || t == VARCHAROID || t == NAMEOID)
+				cc->readas[f] = READ_TEXT;
+			else if (t == BPCHAROID)
+				cc->readas[f] = READ_BPCHAR;
+			else if (t == BOOLOID)
+				cc->readas[f] = READ_BOOL;
+			else
+			{
+				Oid			outfn;
+				bool		varlena;
+
+				cc->readas[f] = READ_OUTPUT;
+				getTypeOutputInfo(t, &outfn, &varlena);
+				fmgr_info_cxt(outfn, &cc->outfn[f], fcinfo->flinfo->fn_mcxt);
+			}
+			continue;
+		}
+		cc->readas[f] = READ_NUMBER;
 		if (!numeric_column_type(cc->atttypes[f]))
 		{
 			Oid			bad = cc->atttypes[f];
@@ -610,13 +671,52 @@ map_row(FunctionCallInfo fcinfo, CallCache *cc, const mm_model *model,
 	cc->tupTypmod = tupTypmod;
 }
 
+/* The category index of a categorical feature's column value. */
 static double
-predict_record(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
-			   HeapTupleHeader td)
+category_value(const mm_predictor *p, CallCache *cc, uint32 f, Datum d)
+{
+	const char *bytes;
+	int			len;
+	char	   *str = NULL;
+
+	switch (cc->readas[f])
+	{
+		case READ_TEXT:
+		case READ_BPCHAR:
+			{
+				text	   *t = DatumGetTextPP(d);
+
+				bytes = VARDATA_ANY(t);
+				len = VARSIZE_ANY_EXHDR(t);
+				if (cc->readas[f] == READ_BPCHAR)
+					while (len > 0 && bytes[len - 1] == ' ')
+						len--;
+				break;
+			}
+		case READ_BOOL:
+			bytes = DatumGetBool(d) ? "true" : "false";
+			len = strlen(bytes);
+			break;
+		default:
+			str = OutputFunctionCall(&cc->outfn[f], d);
+			bytes = str;
+			len = strlen(str);
+	}
+	{
+		int32		idx = mm_encoder_category(p->enc, f, bytes, len);
+
+		if (str)
+			pfree(str);
+		return (double) idx;
+	}
+}
+
+/* The model's raw feature values from a row, into cc->x / cc->xnull. */
+static void
+read_record(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
+			HeapTupleHeader td)
 {
 	HeapTupleData tup;
-	double		out;
-	mm_error	err;
 
 	map_row(fcinfo, cc, p->model, HeapTupleHeaderGetTypeId(td),
 			HeapTupleHeaderGetTypMod(td));
@@ -630,12 +730,39 @@ predict_record(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 		int			a = cc->attnums[f];
 
 		cc->xnull[f] = cc->nulls[a];
-		cc->x[f] = cc->nulls[a] ? 0.0 : column_value(cc->values[a], cc->atttypes[f]);
+		if (cc->nulls[a])
+			cc->x[f] = 0.0;
+		else if (cc->readas[f] == READ_NUMBER)
+			cc->x[f] = column_value(cc->values[a], cc->atttypes[f]);
+		else
+			cc->x[f] = category_value(p, cc, f, cc->values[a]);
 	}
+}
+
+/*
+ * What predict() returns for a class index: the label itself for integer
+ * targets, 0 / 1 for boolean targets (false < true), else the index.
+ */
+static double
+class_output(const mm_predictor *p, int32 cls)
+{
+	if (mm_model_attr(p->model, "label_kind", 0) == 2)
+		return strtod(p->model->classes[cls], NULL);
+	return (double) cls;
+}
+
+static double
+predict_record(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
+			   HeapTupleHeader td)
+{
+	double		out;
+	mm_error	err;
+
+	read_record(p, cc, fcinfo, td);
 	mm_error_clear(&err);
 	if (mm_predict_row(p, cc->x, cc->xnull, &out, &err) != MM_OK)
 		mm_raise(&err);
-	return out;
+	return p->n_classes > 0 ? class_output(p, (int32) out) : out;
 }
 
 /*
@@ -732,4 +859,128 @@ mm_load(PG_FUNCTION_ARGS)
 	version = mm_version_arg(fcinfo, 1);
 	e = resolve(name, version);
 	PG_RETURN_BYTEA_P(DatumGetByteaPCopy(PointerGetDatum(e->artifact)));
+}
+
+/* ---- classifiers: predict_proba, predict_label ------------------------- */
+
+/*
+ * Classify the row argument (argument 1: float8[] or a record) with p:
+ * the class index and, when proba is not NULL, the probabilities.
+ */
+static int32
+classify(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
+		 bool record, double *proba, const char *fname)
+{
+	int32		cls;
+	mm_error	err;
+	const double *values;
+	const bool *nulls;
+
+	if (p->n_classes == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s needs a classifier, and this model is a regression model", fname),
+				 errhint("Use modelmgr.predict(...) for regression models.")));
+	if (record)
+	{
+		read_record(p, cc, fcinfo, PG_GETARG_HEAPTUPLEHEADER(1));
+		values = cc->x;
+		nulls = cc->xnull;
+	}
+	else
+		values = array_values(p, cc, fcinfo, PG_GETARG_ARRAYTYPE_P(1), "model", &nulls);
+	mm_error_clear(&err);
+	if (mm_predict_class(p, values, nulls, &cls, proba, NULL, &err) != MM_OK)
+	{
+		if (err.status == MM_ERR_UNSUPPORTED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("%s models give no probabilities", mm_algorithm_name(p->model->algorithm)),
+					 errhint("Use modelmgr.predict_label(...), or train logistic_regression or softmax_regression.")));
+		mm_raise(&err);
+	}
+	return cls;
+}
+
+static Datum
+proba_datum(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo, bool record)
+{
+	double	   *proba = palloc(sizeof(double) * p->n_classes);
+	Datum	   *elems = palloc(sizeof(Datum) * p->n_classes);
+
+	(void) classify(p, cc, fcinfo, record, proba, "predict_proba");
+	for (uint32 k = 0; k < p->n_classes; k++)
+		elems[k] = Float8GetDatum(proba[k]);
+	return PointerGetDatum(construct_array(elems, p->n_classes, FLOAT8OID, 8,
+										   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+label_datum(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo, bool record)
+{
+	int32		cls = classify(p, cc, fcinfo, record, NULL, "predict_label");
+
+	return CStringGetTextDatum(p->model->classes[cls]);
+}
+
+Datum
+mm_predict_proba_name_array(PG_FUNCTION_ARGS)
+{
+	CallCache  *cc = call_cache(fcinfo);
+	CachedModel *e = resolve_name_arg(cc, PG_GETARG_TEXT_PP(0));
+	Datum		d = proba_datum(entry_predictor(e), cc, fcinfo, false);
+
+	mm_stats_count_row(cc->counter);
+	PG_RETURN_DATUM(d);
+}
+
+Datum
+mm_predict_proba_name_record(PG_FUNCTION_ARGS)
+{
+	CallCache  *cc = call_cache(fcinfo);
+	CachedModel *e = resolve_name_arg(cc, PG_GETARG_TEXT_PP(0));
+	Datum		d = proba_datum(entry_predictor(e), cc, fcinfo, true);
+
+	mm_stats_count_row(cc->counter);
+	PG_RETURN_DATUM(d);
+}
+
+Datum
+mm_predict_proba_model_record(PG_FUNCTION_ARGS)
+{
+	CallCache  *cc = call_cache(fcinfo);
+	const mm_predictor *p = model_arg_predictor(fcinfo, cc, PG_GETARG_BYTEA_PP(0));
+
+	PG_RETURN_DATUM(proba_datum(p, cc, fcinfo, true));
+}
+
+Datum
+mm_predict_label_name_array(PG_FUNCTION_ARGS)
+{
+	CallCache  *cc = call_cache(fcinfo);
+	CachedModel *e = resolve_name_arg(cc, PG_GETARG_TEXT_PP(0));
+	Datum		d = label_datum(entry_predictor(e), cc, fcinfo, false);
+
+	mm_stats_count_row(cc->counter);
+	PG_RETURN_DATUM(d);
+}
+
+Datum
+mm_predict_label_name_record(PG_FUNCTION_ARGS)
+{
+	CallCache  *cc = call_cache(fcinfo);
+	CachedModel *e = resolve_name_arg(cc, PG_GETARG_TEXT_PP(0));
+	Datum		d = label_datum(entry_predictor(e), cc, fcinfo, true);
+
+	mm_stats_count_row(cc->counter);
+	PG_RETURN_DATUM(d);
+}
+
+Datum
+mm_predict_label_model_record(PG_FUNCTION_ARGS)
+{
+	CallCache  *cc = call_cache(fcinfo);
+	const mm_predictor *p = model_arg_predictor(fcinfo, cc, PG_GETARG_BYTEA_PP(0));
+
+	PG_RETURN_DATUM(label_datum(p, cc, fcinfo, true));
 }

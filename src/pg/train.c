@@ -87,11 +87,12 @@ typedef struct TrainRun
 	double		challenger_score;
 } TrainRun;
 
-static void
-charge_memory(TrainRun *run, Size bytes, const char *what)
+/* Add bytes to *used; an error naming what when over the limit. */
+void
+mm_charge_memory(Size *used, Size bytes, const char *what)
 {
-	run->mem_used += bytes;
-	if (run->mem_used > mm_training_memory_limit())
+	*used += bytes;
+	if (*used > mm_training_memory_limit())
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("training needs more than modelmgr.max_training_memory (%d kB) for %s",
@@ -106,7 +107,7 @@ sample_init(TrainRun *run, RowSample *s, int width)
 	s->cap = Min(MM_SAMPLE_ROWS, Max(1000, (8 * 1024 * 1024) / (int) (sizeof(double) * width)));
 	s->n = 0;
 	s->width = width;
-	charge_memory(run, (Size) s->cap * (sizeof(uint64) + sizeof(double) * width), "the metric sample");
+	mm_charge_memory(&run->mem_used, (Size) s->cap * (sizeof(uint64) + sizeof(double) * width), "the metric sample");
 	s->keys = palloc(sizeof(uint64) * s->cap);
 	s->rows = palloc_extended(sizeof(double) * s->cap * width, MCXT_ALLOC_HUGE);
 }
@@ -248,7 +249,7 @@ train_row(TrainRun *run, Datum *values, bool *nulls, double *row, double *tmp)
 		int64		newcap = Max(1024, run->pending_cap * 2);
 		Size		width = (Size) (run->p + 2) * sizeof(double);
 
-		charge_memory(run, (Size) (newcap - run->pending_cap) * width, "rows with NULL features");
+		mm_charge_memory(&run->mem_used, (Size) (newcap - run->pending_cap) * width, "rows with NULL features");
 		run->pending = run->pending ?
 			repalloc_huge(run->pending, newcap * width) :
 			palloc_extended(newcap * width, MCXT_ALLOC_HUGE);
@@ -287,7 +288,7 @@ scan_relation(TrainRun *run)
 	Size		batch_bytes;
 
 	mm_fetch_rows(run->p + 1, &batch_bytes);
-	charge_memory(run, batch_bytes, "a batch of rows read");
+	mm_charge_memory(&run->mem_used, batch_bytes, "a batch of rows read");
 	ts.run = run;
 	ts.row = palloc(sizeof(double) * (run->p + 1));
 	ts.tmp = palloc(sizeof(double) * (run->p + 1));
@@ -383,8 +384,8 @@ split_metrics(StringInfo buf, TrainRun *run, mm_linreg_state *s, RowSample *samp
 }
 
 /* One baseline (edges and CDF) as JSON, from n values (sorted in place). */
-static void
-baseline_json(StringInfo buf, double *values, int n, int nulls)
+void
+mm_baseline_json(StringInfo buf, double *values, int n, int nulls)
 {
 	double		edges[MM_DRIFT_EDGES];
 	double		cdf[MM_DRIFT_EDGES];
@@ -445,7 +446,7 @@ build_baselines(TrainRun *run)
 			appendStringInfoString(&buf, ", ");
 		escape_json(&buf, run->in.features[j]);
 		appendStringInfoString(&buf, ": ");
-		baseline_json(&buf, vals, n, s->n - n);
+		mm_baseline_json(&buf, vals, n, s->n - n);
 	}
 	appendStringInfoString(&buf, "}, \"prediction\": ");
 	for (int i = 0; i < s->n; i++)
@@ -457,7 +458,7 @@ build_baselines(TrainRun *run)
 		mm_error_clear(&err);
 		raise_core(mm_predict_row(run->pred, row + 1, xnull, &vals[i], &err), &err);
 	}
-	baseline_json(&buf, vals, s->n, 0);
+	mm_baseline_json(&buf, vals, s->n, 0);
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }
@@ -673,14 +674,62 @@ score_champion(void *arg, int64 model_id, int32 champion, char **reason)
 	return ours < theirs;
 }
 
-static double
-elapsed_since(instr_time start)
+/* Seconds since start. */
+double
+mm_elapsed_since(instr_time start)
 {
 	instr_time	now;
 
 	INSTR_TIME_SET_CURRENT(now);
 	INSTR_TIME_SUBTRACT(now, start);
 	return INSTR_TIME_GET_DOUBLE(now);
+}
+
+/*
+ * Save a trained version (both training paths): fill the fields of nv that
+ * come from the spec, apply the deploy policy, and record the time of each
+ * phase, the registry write included, in the new version.  The caller is
+ * connected to SPI.
+ */
+mm_saved_version
+mm_train_save(const mm_train_spec *spec, mm_new_version *nv,
+			  mm_auto_decider decide, void *arg,
+			  double t_read, double t_fit, double t_eval)
+{
+	instr_time	t_phase;
+	mm_saved_version saved;
+	StringInfoData phases;
+	Oid			types[3] = {INT8OID, INT4OID, JSONBOID};
+	Datum		args[3];
+
+	INSTR_TIME_SET_CURRENT(t_phase);
+	mm_progress_phase("save");
+	nv->model_name = spec->name;
+	nv->operation = spec->operation;
+	nv->parent_version = spec->parent_version;
+	nv->algorithm = spec->alg->name;
+	nv->params = mm_params_jsonb(&spec->params);
+	nv->has_seed = true;
+	nv->seed = (int64) spec->seed;
+	saved = mm_save_version(nv, spec->policy, decide, arg);
+
+	initStringInfo(&phases);
+	appendStringInfoString(&phases, "{\"read\": ");
+	mm_json_number(&phases, t_read);
+	appendStringInfoString(&phases, ", \"fit\": ");
+	mm_json_number(&phases, t_fit);
+	appendStringInfoString(&phases, ", \"evaluate\": ");
+	mm_json_number(&phases, t_eval);
+	appendStringInfoString(&phases, ", \"save\": ");
+	mm_json_number(&phases, mm_elapsed_since(t_phase));
+	appendStringInfoChar(&phases, '}');
+	args[0] = Int64GetDatum(saved.model_id);
+	args[1] = Int32GetDatum(saved.version);
+	args[2] = JsonbPGetDatum(mm_jsonb_from_cstring(phases.data));
+	mm_registry_exec("UPDATE modelmgr.model_versions SET phase_seconds = $3 "
+					 "WHERE model_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+					 3, types, args, NULL, false, 0);
+	return saved;
 }
 
 /*
@@ -699,8 +748,7 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 				t_phase;
 	double		t_read,
 				t_fit,
-				t_eval,
-				t_save;
+				t_eval;
 	mm_error	err;
 	int32		bad = -1;
 	double	   *impute;
@@ -713,6 +761,14 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 
 	INSTR_TIME_SET_CURRENT(t_start);
 	run = palloc0(sizeof(TrainRun));
+	mm_resolve_train_input(spec->relid, spec->target, spec->features, spec->group_by,
+						   alg->name, strcmp(alg->task, "regression") != 0, &run->in);
+	/* classifiers and categorical features hold the rows in memory */
+	if (run->in.class_target || run->in.n_categorical > 0)
+	{
+		mm_run_matrix_training(spec, &run->in, out);
+		return;
+	}
 	run->fraction = spec->test_fraction;
 	run->seed = spec->seed;
 	run->champion_score = NAN;
@@ -732,8 +788,6 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 		run->enet.max_iter = (int32) mm_param_number(pv, "max_iter");
 	}
 
-	mm_resolve_train_input(spec->relid, spec->target, spec->features, spec->group_by,
-						   alg->name, &run->in);
 	run->p = run->in.p;
 
 	runcxt = AllocSetContextCreate(fncxt, "modelmgr training", ALLOCSET_DEFAULT_SIZES);
@@ -755,7 +809,7 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 		int32		cap = mm_linreg_default_block(run->p);
 		Size		size = mm_linreg_state_size(run->p, cap);
 
-		charge_memory(run, 2 * size, "the fit state");
+		mm_charge_memory(&run->mem_used, 2 * size, "the fit state");
 		run->train = palloc_extended(size, MCXT_ALLOC_HUGE);
 		run->test = palloc_extended(size, MCXT_ALLOC_HUGE);
 		mm_linreg_init(run->train, run->p, cap);
@@ -798,7 +852,7 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 	MemoryContextSwitchTo(runcxt);
 	impute = finish_imputation(run);
 	MemoryContextSwitchTo(runcxt);
-	t_read = elapsed_since(t_phase);
+	t_read = mm_elapsed_since(t_phase);
 
 	/* fit */
 	INSTR_TIME_SET_CURRENT(t_phase);
@@ -809,7 +863,7 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 	{
 		mm_cd_info info;
 
-		charge_memory(run, mm_cd_gram_bytes(run->p), "the cross-product matrix");
+		mm_charge_memory(&run->mem_used, mm_cd_gram_bytes(run->p), "the cross-product matrix");
 		if (mm_enet_fit_linreg(run->train, run->opt.fit_intercept, &run->enet, run->coef,
 							   &run->intercept, &info, &err) != MM_OK)
 			mm_raise(&err);
@@ -833,7 +887,7 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 		mm_raise(&err);
 	}
 	model = build_model(run, impute);
-	t_fit = elapsed_since(t_phase);
+	t_fit = mm_elapsed_since(t_phase);
 
 	/* evaluate */
 	INSTR_TIME_SET_CURRENT(t_phase);
@@ -850,24 +904,15 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 	}
 	appendStringInfoChar(&metrics, '}');
 	baselines = build_baselines(run);
-	t_eval = elapsed_since(t_phase);
+	t_eval = mm_elapsed_since(t_phase);
 
 	/* save */
-	INSTR_TIME_SET_CURRENT(t_phase);
-	mm_progress_phase("save");
 	MemoryContextSwitchTo(fncxt);
 	memset(&nv, 0, sizeof(nv));
-	nv.model_name = spec->name;
 	nv.task = alg->task;
-	nv.operation = spec->operation;
-	nv.parent_version = spec->parent_version;
-	nv.algorithm = alg->name;
-	nv.params = mm_params_jsonb(pv);
 	nv.source_relation = run->in.qualified;
 	nv.target = run->in.target;
 	nv.features = mm_train_features_datum(&run->in);
-	nv.has_seed = true;
-	nv.seed = (int64) run->seed;
 	nv.test_fraction = run->fraction;
 	nv.train_rows = run->train->n;
 	nv.test_rows = run->test->n;
@@ -875,36 +920,13 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 	nv.metrics = mm_jsonb_from_cstring(metrics.data);
 	nv.baselines = mm_jsonb_from_cstring(baselines);
 	nv.artifact = mm_serialize_model(model);
-	saved = mm_save_version(&nv, spec->policy, score_champion, run);
-	t_save = elapsed_since(t_phase);
-
-	/* phase times, the registry write included, go into the new version */
-	{
-		StringInfoData phases;
-		Oid			types[3] = {INT8OID, INT4OID, JSONBOID};
-		Datum		args[3];
-
-		initStringInfo(&phases);
-		appendStringInfoString(&phases, "{\"read\": ");
-		mm_json_number(&phases, t_read);
-		appendStringInfoString(&phases, ", \"fit\": ");
-		mm_json_number(&phases, t_fit);
-		appendStringInfoString(&phases, ", \"evaluate\": ");
-		mm_json_number(&phases, t_eval);
-		appendStringInfoString(&phases, ", \"save\": ");
-		mm_json_number(&phases, t_save);
-		appendStringInfoChar(&phases, '}');
-		args[0] = Int64GetDatum(saved.model_id);
-		args[1] = Int32GetDatum(saved.version);
-		args[2] = JsonbPGetDatum(mm_jsonb_from_cstring(phases.data));
-		mm_registry_exec("UPDATE modelmgr.model_versions SET phase_seconds = $3 "
-						 "WHERE model_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
-						 3, types, args, NULL, false, 0);
-	}
+	saved = mm_train_save(spec, &nv, score_champion, run, t_read, t_fit, t_eval);
 	SPI_finish();
 
 	MemoryContextSwitchTo(fncxt);
 	out->version = saved.version;
+	out->task = "regression";
+	out->key_metric = "mse";
 	out->deployed = saved.deployed;
 	out->reason = saved.reason ? pstrdup(saved.reason) : NULL;
 	out->champion = run->champion;
@@ -913,7 +935,7 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 	out->train_rows = nv.train_rows;
 	out->test_rows = nv.test_rows;
 	out->metrics = nv.metrics;
-	out->seconds = elapsed_since(t_start);
+	out->seconds = mm_elapsed_since(t_start);
 	mm_progress_end();
 	MemoryContextDelete(runcxt);
 }

@@ -35,6 +35,18 @@ mm_is_number_type(Oid type)
 		type == FLOAT4OID || type == FLOAT8OID || type == NUMERICOID;
 }
 
+bool
+mm_is_category_type(Oid type)
+{
+	char		category;
+	bool		preferred;
+
+	type = getBaseType(type);
+	get_type_category_preferred(type, &category, &preferred);
+	return category == TYPCATEGORY_STRING || category == TYPCATEGORY_BOOLEAN ||
+		category == TYPCATEGORY_ENUM;
+}
+
 /* attnum of a column by exact name, or 0 */
 static AttrNumber
 find_column(TupleDesc desc, const char *name)
@@ -57,6 +69,48 @@ column_missing(const char *relname, const char *col, const char *role)
 			 errmsg("column \"%s\" of relation %s does not exist", col, relname),
 			 errdetail("It was given as the %s.", role),
 			 errhint("Column names are case sensitive here: pass them as stored, e.g. 'price'.")));
+}
+
+/* A feature column: a number, or a categorical type; true if categorical. */
+static bool
+check_feature_type(TupleDesc desc, AttrNumber attnum, const char *relname,
+				   const char *algorithm)
+{
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+
+	if (mm_is_number_type(att->atttypid))
+		return false;
+	if (mm_is_category_type(att->atttypid))
+		return true;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("feature column \"%s\" of relation %s has type %s, which %s cannot use",
+					NameStr(att->attname), relname, format_type_be(att->atttypid), algorithm),
+			 errdetail("Features are numbers, or text, boolean and enum columns (one-hot encoded)."),
+			 errhint("Use a view that converts it, or leave it out.")));
+	return false;
+}
+
+/* A classification target: boolean, integer or text-like; its label kind. */
+static int
+check_class_target(TupleDesc desc, AttrNumber attnum, const char *relname,
+				   const char *algorithm)
+{
+	Form_pg_attribute att = TupleDescAttr(desc, attnum - 1);
+	Oid			type = getBaseType(att->atttypid);
+
+	if (type == BOOLOID)
+		return MM_LABEL_BOOLEAN;
+	if (type == INT2OID || type == INT4OID || type == INT8OID)
+		return MM_LABEL_INTEGER;
+	if (mm_is_category_type(type))
+		return MM_LABEL_TEXT;
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("target column \"%s\" of relation %s has type %s; %s needs a boolean, integer or text target",
+					NameStr(att->attname), relname, format_type_be(att->atttypid), algorithm),
+			 errhint("Classes are labels: use a view that casts the target to integer or text.")));
+	return MM_LABEL_TEXT;
 }
 
 static void
@@ -177,7 +231,7 @@ mm_check_readable_relation(Oid relid)
 void
 mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 					   ArrayType *group_by, const char *algorithm,
-					   mm_train_input *in)
+					   bool classification, mm_train_input *in)
 {
 	Relation	rel;
 	TupleDesc	desc;
@@ -185,6 +239,7 @@ mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 	AttrNumber	target_att;
 	List	   *group_cols = NIL;
 	List	   *feature_names = NIL;
+	Bitmapset  *categorical = NULL;
 	ListCell   *lc;
 	StringInfoData q;
 
@@ -200,7 +255,13 @@ mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 	target_att = find_column(desc, target);
 	if (target_att == 0)
 		column_missing(in->qualified, target, "target");
-	require_numeric(desc, target_att, in->qualified, "target", algorithm);
+	if (classification)
+	{
+		in->class_target = true;
+		in->label_kind = check_class_target(desc, target_att, in->qualified, algorithm);
+	}
+	else
+		require_numeric(desc, target_att, in->qualified, "target", algorithm);
 	in->target = pstrdup(target);
 
 	if (group_by)
@@ -235,7 +296,8 @@ mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 							 errmsg("feature \"%s\" is listed twice", f)));
 			}
-			require_numeric(desc, att, in->qualified, "feature", algorithm);
+			if (check_feature_type(desc, att, in->qualified, algorithm))
+				categorical = bms_add_member(categorical, foreach_current_index(lc));
 		}
 	}
 	else
@@ -287,15 +349,20 @@ mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 						list_length(feature_names), MM_MAX_TRAIN_FEATURES)));
 	in->p = list_length(feature_names);
 	in->features = palloc(sizeof(char *) * in->p);
+	in->categorical = palloc0(sizeof(bool) * Max(in->p, 1));
 	initStringInfo(&q);
-	appendStringInfo(&q, "SELECT %s::pg_catalog.float8", quote_identifier(target));
+	appendStringInfo(&q, "SELECT %s::pg_catalog.%s", quote_identifier(target),
+					 in->class_target ? "text" : "float8");
 	{
 		int			i = 0;
 
 		foreach(lc, feature_names)
 		{
+			in->categorical[i] = bms_is_member(i, categorical);
+			in->n_categorical += in->categorical[i] ? 1 : 0;
 			in->features[i++] = lfirst(lc);
-			appendStringInfo(&q, ", %s::pg_catalog.float8", quote_identifier(lfirst(lc)));
+			appendStringInfo(&q, ", %s::pg_catalog.%s", quote_identifier(lfirst(lc)),
+							 in->categorical[i - 1] ? "text" : "float8");
 		}
 	}
 	appendStringInfo(&q, " FROM %s", in->qualified);

@@ -108,7 +108,7 @@ mm_train(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(spec.name);
 	values[1] = Int32GetDatum(out.version);
 	values[2] = CStringGetTextDatum(spec.alg->name);
-	values[3] = CStringGetTextDatum(spec.alg->task);
+	values[3] = CStringGetTextDatum(out.task);
 	values[4] = Int64GetDatum(out.train_rows);
 	values[5] = Int64GetDatum(out.test_rows);
 	values[6] = JsonbPGetDatum(out.metrics);
@@ -235,7 +235,7 @@ mm_retrain(PG_FUNCTION_ARGS)
 	values[2] = Int32GetDatum(out.champion);
 	nulls[2] = out.champion == 0;
 	values[3] = BoolGetDatum(out.deployed);
-	values[4] = CStringGetTextDatum("mse");
+	values[4] = CStringGetTextDatum(out.key_metric);
 	values[5] = Float8GetDatum(out.champion_score);
 	nulls[5] = isnan(out.champion_score);
 	values[6] = Float8GetDatum(out.challenger_score);

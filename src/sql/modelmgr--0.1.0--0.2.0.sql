@@ -310,3 +310,45 @@ COMMENT ON COLUMN modelmgr.training_progress.loss IS 'Current loss of an iterati
 COMMENT ON COLUMN modelmgr.training_progress.started_at IS 'When the training started.';
 COMMENT ON COLUMN modelmgr.training_progress.elapsed_seconds IS 'Seconds since it started.';
 COMMENT ON COLUMN modelmgr.training_progress.status IS 'ok, or why there is no progress information (modelmgr not preloaded).';
+
+-- Classifiers (issue 3): probabilities, labels, classes, weights, evaluate
+CREATE FUNCTION modelmgr.predict_proba(name text, features double precision[]) RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'mm_predict_proba_name_array' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION modelmgr.predict_proba(name text, r record) RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'mm_predict_proba_name_record' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION modelmgr.predict_proba(m modelmgr.model, r record) RETURNS double precision[]
+    AS 'MODULE_PATHNAME', 'mm_predict_proba_model_record' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION modelmgr.predict_label(name text, features double precision[]) RETURNS text
+    AS 'MODULE_PATHNAME', 'mm_predict_label_name_array' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION modelmgr.predict_label(name text, r record) RETURNS text
+    AS 'MODULE_PATHNAME', 'mm_predict_label_name_record' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION modelmgr.predict_label(m modelmgr.model, r record) RETURNS text
+    AS 'MODULE_PATHNAME', 'mm_predict_label_model_record' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION modelmgr.predict_proba(text, double precision[]) IS
+    'Class probabilities of the deployed version of a classifier (logistic or softmax), in the order of modelmgr.classes(name); features in the model''s order.';
+COMMENT ON FUNCTION modelmgr.predict_proba(text, record) IS
+    'Class probabilities of the deployed version of a classifier for a row whose columns are named like the features, in the order of modelmgr.classes(name).';
+COMMENT ON FUNCTION modelmgr.predict_proba(modelmgr.model, record) IS
+    'Class probabilities of a model value (from load or linear_fit) for a row, in the order of its classes.';
+COMMENT ON FUNCTION modelmgr.predict_label(text, double precision[]) IS
+    'Predicted class of the deployed version, spelled as the target column''s values cast to text; features in the model''s order.';
+COMMENT ON FUNCTION modelmgr.predict_label(text, record) IS
+    'Predicted class of the deployed version for a row, spelled as the target column''s values cast to text.';
+COMMENT ON FUNCTION modelmgr.predict_label(modelmgr.model, record) IS
+    'Predicted class of a model value for a row, spelled as the target column''s values cast to text.';
+
+CREATE FUNCTION modelmgr.classes(name text, version integer DEFAULT NULL) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'mm_classes' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION modelmgr.classes(text, integer) IS
+    'Class labels of a classifier version (default: the deployed one) in the order predict_proba reports them; NULL for regression models.';
+
+CREATE FUNCTION modelmgr.weights(name text, version integer DEFAULT NULL)
+RETURNS TABLE (feature text, category text, class text, weight double precision)
+    AS 'MODULE_PATHNAME', 'mm_weights' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION modelmgr.weights(text, integer) IS
+    'Coefficients of a linear model version (default: the deployed one) in the original units of the features: one row per input column (feature, and category for one-hot columns) and class, plus (intercept) rows.';
+
+CREATE FUNCTION modelmgr.evaluate(name text, relation regclass, version integer DEFAULT NULL) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'mm_evaluate' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION modelmgr.evaluate(text, regclass, integer) IS
+    'The task''s metrics of a version (default: the deployed one) on a labelled relation (read with the caller''s rights), recorded in modelmgr.evaluations with kind evaluate.';

@@ -1,0 +1,465 @@
+/*
+ * train_eval.c
+ *	  The evaluation half of the in-memory training path (train_matrix.c):
+ *	  predict every row with the finished model, the metrics of the training
+ *	  and held-out rows, the drift baselines, and the champion comparison.
+ *
+ * Metrics are exact (every row is predicted).  Regression: rows, mse, rmse,
+ * mae, r2.  Classification (mm_metrics.h, scikit-learn's definitions):
+ * rows, accuracy, precision, recall, f1 (class 1 for binary, macro for
+ * multiclass), roc_auc (binary), log_loss (models with probabilities), the
+ * confusion matrix (rows = true class, columns = predicted, in the order of
+ * classes()), and the held-out rows whose class the training rows did not
+ * have (not scored).
+ *
+ * Baselines: numeric features as in train.c (percentile edges and CDF);
+ * categorical features and the predicted classes as category shares.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/json.h"
+
+#include "mm_metrics.h"
+#include "mm_pg.h"
+#include "train_matrix.h"
+
+static void
+raise_core(mm_status st, mm_error *err)
+{
+	if (st != MM_OK)
+		mm_raise(err);
+}
+
+void
+mm_matrix_predict_all(MatrixRun *run)
+{
+	int32		K = run->n_classes;
+	mm_error	err;
+
+	mm_charge_memory(&run->mem_used, (Size) run->n * sizeof(double) * (2 + (run->pred->has_proba ? K : 0)),
+					 "the predictions");
+	run->yhat = palloc_extended(sizeof(double) * run->n, MCXT_ALLOC_HUGE);
+	if (run->classification)
+	{
+		run->score = palloc_extended(sizeof(double) * run->n, MCXT_ALLOC_HUGE);
+		if (run->pred->has_proba)
+			run->proba = palloc_extended(sizeof(double) * K * run->n, MCXT_ALLOC_HUGE);
+	}
+	mm_error_clear(&err);
+	for (int64 r = 0; r < run->n; r++)
+	{
+		if ((r & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		mm_matrix_row_values(run, r);
+		if (run->classification)
+		{
+			int32		cls;
+
+			raise_core(mm_predict_class(run->pred, run->values, run->nulls, &cls,
+										run->proba ? run->proba + (Size) r * K : NULL,
+										&run->score[r], &err), &err);
+			run->yhat[r] = cls;
+		}
+		else
+			raise_core(mm_predict_row(run->pred, run->values, run->nulls, &run->yhat[r], &err), &err);
+	}
+}
+
+/* Regression metrics of the rows of one split as JSON. */
+static void
+regression_json(StringInfo buf, const MatrixRun *run, bool test)
+{
+	double		sse = 0,
+				sae = 0,
+				sum = 0,
+				sst = 0,
+				mean;
+	int64		n = 0;
+
+	for (int64 r = 0; r < run->n; r++)
+		if (run->is_test[r] == test)
+		{
+			sum += run->y[r];
+			n++;
+		}
+	mean = sum / n;
+	for (int64 r = 0; r < run->n; r++)
+		if (run->is_test[r] == test)
+		{
+			double		e = run->y[r] - run->yhat[r];
+
+			sse += e * e;
+			sae += fabs(e);
+			sst += (run->y[r] - mean) * (run->y[r] - mean);
+		}
+	appendStringInfo(buf, "{\"rows\": " INT64_FORMAT ", \"mse\": ", n);
+	mm_json_number(buf, sse / n);
+	appendStringInfoString(buf, ", \"rmse\": ");
+	mm_json_number(buf, sqrt(sse / n));
+	appendStringInfoString(buf, ", \"mae\": ");
+	mm_json_number(buf, sae / n);
+	appendStringInfoString(buf, ", \"r2\": ");
+	mm_json_number(buf, sst > 0 ? 1.0 - sse / sst : NAN);
+	appendStringInfoChar(buf, '}');
+}
+
+/* Classification metrics as JSON (shared with evaluate() and monitor()). */
+void
+mm_class_metrics_json(StringInfo buf, const mm_class_metrics *m)
+{
+	int32		K = m->n_classes;
+
+	appendStringInfo(buf, "{\"rows\": " INT64_FORMAT ", \"accuracy\": ", m->rows);
+	mm_json_number(buf, m->accuracy);
+	appendStringInfoString(buf, ", \"precision\": ");
+	mm_json_number(buf, m->precision);
+	appendStringInfoString(buf, ", \"recall\": ");
+	mm_json_number(buf, m->recall);
+	appendStringInfoString(buf, ", \"f1\": ");
+	mm_json_number(buf, m->f1);
+	appendStringInfoString(buf, ", \"roc_auc\": ");
+	mm_json_number(buf, m->roc_auc);
+	appendStringInfoString(buf, ", \"log_loss\": ");
+	mm_json_number(buf, m->log_loss);
+	appendStringInfoString(buf, ", \"confusion_matrix\": [");
+	for (int32 i = 0; i < K; i++)
+	{
+		appendStringInfoString(buf, i ? ", [" : "[");
+		for (int32 j = 0; j < K; j++)
+			appendStringInfo(buf, "%s" INT64_FORMAT, j ? ", " : "", m->confusion[(Size) i * K + j]);
+		appendStringInfoChar(buf, ']');
+	}
+	appendStringInfoString(buf, "]}");
+}
+
+/* Classification metrics of the scored rows of one split as JSON. */
+static void
+classification_json(StringInfo buf, const MatrixRun *run, bool test)
+{
+	int32		K = run->n_classes;
+	int64		n = test ? run->n_test : run->n_train;
+	int32	   *y = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	int32	   *pred = palloc_extended(sizeof(int32) * n, MCXT_ALLOC_HUGE);
+	double	   *proba = run->proba ? palloc_extended(sizeof(double) * K * n, MCXT_ALLOC_HUGE) : NULL;
+	double	   *score = palloc_extended(sizeof(double) * n, MCXT_ALLOC_HUGE);
+	int64		i = 0;
+	mm_class_metrics m;
+	mm_error	err;
+
+	for (int64 r = 0; r < run->n; r++)
+	{
+		int32		cls = mm_matrix_row_class(run, r);
+
+		if (run->is_test[r] != test || cls < 0)
+			continue;
+		y[i] = cls;
+		pred[i] = (int32) run->yhat[r];
+		score[i] = run->score[r];
+		if (proba)
+			memcpy(proba + (Size) i * K, run->proba + (Size) r * K, sizeof(double) * K);
+		i++;
+	}
+	mm_error_clear(&err);
+	raise_core(mm_class_metrics_compute(y, pred, proba, K == 2 ? score : NULL, n, K, &m, &err), &err);
+	mm_class_metrics_json(buf, &m);
+	mm_class_metrics_free(&m);
+	pfree(y);
+	pfree(pred);
+	pfree(score);
+	if (proba)
+		pfree(proba);
+}
+
+char *
+mm_matrix_metrics_json(MatrixRun *run)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"train\": ");
+	if (run->classification)
+		classification_json(&buf, run, false);
+	else
+		regression_json(&buf, run, false);
+	if (run->n_test > 0)
+	{
+		appendStringInfoString(&buf, ", \"test\": ");
+		if (run->classification)
+			classification_json(&buf, run, true);
+		else
+			regression_json(&buf, run, true);
+	}
+	if (run->unknown_label_rows > 0)
+		appendStringInfo(&buf, ", \"test_unknown_class_rows\": " INT64_FORMAT, run->unknown_label_rows);
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * A categorical baseline: the share of each label among the non-NULL
+ * values ({"kind": "categorical", "rows", "null_fraction", "categories":
+ * {label: share}}).
+ */
+static void
+categorical_baseline_json(StringInfo buf, char **labels, const int64 *counts,
+						  int32 k, int64 nulls)
+{
+	int64		total = 0;
+
+	for (int32 i = 0; i < k; i++)
+		total += counts[i];
+	appendStringInfo(buf, "{\"kind\": \"categorical\", \"rows\": " INT64_FORMAT ", \"null_fraction\": ",
+					 total + nulls);
+	mm_json_number(buf, total + nulls > 0 ? (double) nulls / (total + nulls) : 0.0);
+	appendStringInfoString(buf, ", \"categories\": {");
+	for (int32 i = 0; i < k; i++)
+	{
+		if (i > 0)
+			appendStringInfoString(buf, ", ");
+		escape_json(buf, labels[i]);
+		appendStringInfoString(buf, ": ");
+		mm_json_number(buf, total > 0 ? (double) counts[i] / total : 0.0);
+	}
+	appendStringInfoString(buf, "}}");
+}
+
+char *
+mm_matrix_baselines_json(MatrixRun *run)
+{
+	StringInfoData buf;
+	double	   *vals = palloc_extended(sizeof(double) * Max(run->n_train, 1), MCXT_ALLOC_HUGE);
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"sample_rows\": " INT64_FORMAT ", \"features\": {", run->n_train);
+	for (int j = 0; j < run->p; j++)
+	{
+		const mm_feature *f = &run->model->features[j];
+		int64		nulls = 0;
+
+		if (j > 0)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, f->name);
+		appendStringInfoString(&buf, ": ");
+		if (f->kind == MM_FEATURE_CATEGORICAL)
+		{
+			int64	   *counts = palloc0(sizeof(int64) * f->n_categories);
+
+			for (int64 r = 0; r < run->n; r++)
+			{
+				double		v = run->raw[(Size) r * run->p + j];
+
+				if (run->is_test[r])
+					continue;
+				if (isnan(v))
+					nulls++;
+				else
+					counts[run->vocab_of_code[j][(int32) v]]++;
+			}
+			categorical_baseline_json(&buf, f->categories, counts, f->n_categories, nulls);
+			pfree(counts);
+		}
+		else
+		{
+			int			n = 0;
+
+			for (int64 r = 0; r < run->n; r++)
+			{
+				double		v = run->raw[(Size) r * run->p + j];
+
+				if (run->is_test[r])
+					continue;
+				if (isnan(v))
+					nulls++;
+				else
+					vals[n++] = v;
+			}
+			mm_baseline_json(&buf, vals, n, (int) nulls);
+		}
+	}
+	appendStringInfoString(&buf, "}, \"prediction\": ");
+	if (run->classification)
+	{
+		int64	   *counts = palloc0(sizeof(int64) * run->n_classes);
+
+		for (int64 r = 0; r < run->n; r++)
+			if (!run->is_test[r])
+				counts[(int32) run->yhat[r]]++;
+		categorical_baseline_json(&buf, run->model->classes, counts, run->n_classes, 0);
+	}
+	else
+	{
+		int			n = 0;
+
+		for (int64 r = 0; r < run->n; r++)
+			if (!run->is_test[r])
+				vals[n++] = run->yhat[r];
+		mm_baseline_json(&buf, vals, n, 0);
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/* ---- champion ------------------------------------------------------------ */
+
+/*
+ * How the champion reads our rows: for each of its features, our column
+ * and, for a categorical one, our code -> its category index.  False when
+ * a feature it needs is not one of our columns of the same kind.
+ */
+static bool
+map_champion(MatrixRun *run, const mm_model *cm, const mm_encoder *cenc,
+			 int *col, int32 **cat)
+{
+	for (uint32 k = 0; k < cm->n_features; k++)
+	{
+		const mm_feature *f = &cm->features[k];
+		int			j;
+
+		for (j = 0; j < run->p; j++)
+			if (strcmp(run->in->features[j], f->name) == 0)
+				break;
+		if (j == run->p ||
+			run->in->categorical[j] != (f->kind == MM_FEATURE_CATEGORICAL))
+			return false;
+		col[k] = j;
+		cat[k] = NULL;
+		if (f->kind == MM_FEATURE_CATEGORICAL)
+		{
+			const LabelDict *d = &run->dicts[j];
+
+			cat[k] = palloc(sizeof(int32) * Max(d->n, 1));
+			for (int32 c = 0; c < d->n; c++)
+				cat[k][c] = mm_encoder_category(cenc, k, d->labels[c], d->lens[c]);
+		}
+	}
+	return true;
+}
+
+/*
+ * The champion's score on our held-out rows: accuracy for classifiers
+ * (its predicted label against the row's label), mse for regressors.
+ * False when it cannot predict a row (e.g. a NULL it does not impute).
+ */
+static bool
+champion_score(MatrixRun *run, const mm_model *cm, const mm_predictor *cp,
+			   const int *col, int32 **cat, double *score)
+{
+	double	   *x = palloc(sizeof(double) * Max(cm->n_features, 1));
+	bool	   *xn = palloc(sizeof(bool) * Max(cm->n_features, 1));
+	double		acc = 0;
+	int64		n = 0;
+	mm_error	err;
+
+	for (int64 r = 0; r < run->n; r++)
+	{
+		double		out;
+
+		if (!run->is_test[r] || (run->classification && mm_matrix_row_class(run, r) < 0))
+			continue;
+		for (uint32 k = 0; k < cm->n_features; k++)
+		{
+			double		v = run->raw[(Size) r * run->p + col[k]];
+
+			xn[k] = isnan(v);
+			x[k] = xn[k] ? 0 : cat[k] ? cat[k][(int32) v] : v;
+		}
+		mm_error_clear(&err);
+		if (mm_predict_row(cp, x, xn, &out, &err) != MM_OK)
+			return false;
+		if (run->classification)
+			acc += strcmp(cm->classes[(int32) out], run->label_dict.labels[(int32) run->y[r]]) == 0;
+		else
+			acc += (run->y[r] - out) * (run->y[r] - out);
+		n++;
+	}
+	if (n == 0)
+		return false;
+	*score = acc / n;
+	return true;
+}
+
+/* Our own score on the held-out rows, the same way. */
+static double
+own_score(const MatrixRun *run)
+{
+	double		acc = 0;
+	int64		n = 0;
+
+	for (int64 r = 0; r < run->n; r++)
+	{
+		if (!run->is_test[r])
+			continue;
+		if (run->classification)
+		{
+			int32		cls = mm_matrix_row_class(run, r);
+
+			if (cls < 0)
+				continue;
+			acc += (int32) run->yhat[r] == cls;
+		}
+		else
+			acc += (run->y[r] - run->yhat[r]) * (run->y[r] - run->yhat[r]);
+		n++;
+	}
+	return n > 0 ? acc / n : NAN;
+}
+
+/*
+ * Score the deployed version against the new one on this training's
+ * held-out rows (in memory): accuracy for classifiers (higher wins), mse
+ * for regressors (lower wins); ties keep the champion.  The champion must
+ * read only columns this training read, with the same kinds.
+ */
+bool
+mm_matrix_score_champion(void *arg, int64 model_id, int32 champion, char **reason)
+{
+	MatrixRun  *run = (MatrixRun *) arg;
+	bytea	   *artifact;
+	mm_model   *cm;
+	mm_encoder *cenc;
+	mm_predictor *cp;
+	mm_error	err;
+	int		   *col;
+	int32	  **cat;
+	double		ours,
+				theirs;
+	const char *metric = run->classification ? "accuracy" : "mse";
+
+	run->champion = champion;
+	if (run->n_test == 0)
+	{
+		*reason = psprintf("no held-out rows to compare with version %d", champion);
+		return false;
+	}
+	artifact = mm_fetch_artifact(model_id, champion, true);
+	mm_error_clear(&err);
+	if (artifact == NULL ||
+		mm_model_parse(VARDATA_ANY(artifact), VARSIZE_ANY_EXHDR(artifact), &cm, &err) != MM_OK)
+	{
+		*reason = psprintf("version %d could not be read; kept it", champion);
+		return false;
+	}
+	col = palloc(sizeof(int) * Max(cm->n_features, 1));
+	cat = palloc(sizeof(int32 *) * Max(cm->n_features, 1));
+	if ((cm->task == MM_TASK_REGRESSION) == run->classification ||
+		cm->target == NULL || strcmp(cm->target, run->in->target) != 0 ||
+		mm_encoder_new(cm, &cenc, &err) != MM_OK ||
+		!map_champion(run, cm, cenc, col, cat) ||
+		mm_predictor_new(cm, &cp, &err) != MM_OK ||
+		!champion_score(run, cm, cp, col, cat, &theirs))
+	{
+		*reason = psprintf("version %d cannot be scored on these held-out rows (another target, a feature this training did not read, or an algorithm that cannot serve); kept it",
+						   champion);
+		return false;
+	}
+	ours = own_score(run);
+	run->champion_score = theirs;
+	run->challenger_score = ours;
+	*reason = psprintf("test %s %.6g vs %.6g of version %d on the same " INT64_FORMAT " held-out rows",
+					   metric, ours, theirs, champion, run->n_test);
+	return run->classification ? ours > theirs : ours < theirs;
+}
