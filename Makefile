@@ -11,7 +11,7 @@ OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 DATA = $(sort $(wildcard src/sql/modelmgr--*.sql))
 # pg_regress tests, in this order (setup creates the extension; later files
 # build on earlier ones only through what setup leaves).
-REGRESS = setup model_type linear_fit nist train predict registry security bad_input regularized lifecycle export monitoring reliability upgrade
+REGRESS = setup model_type linear_fit nist train predict registry security bad_input regularized classifiers classifier_behaviour lifecycle export monitoring monitor_classifier reliability upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=results_dir
 
 # -ffp-contract=off: no fused multiply-add contraction, so prediction is
@@ -55,6 +55,19 @@ unit-asan: $(addprefix $(UNIT_DIR)-asan/,$(UNIT_TESTS))
 	@set -e; for t in $(UNIT_TESTS); do echo "== $$t (asan+ubsan)"; \
 	  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  MM_SHARED_DATA=$(MM_SHARED_DATA) $(UNIT_DIR)-asan/$$t; done
+
+# ---- core micro-benchmarks, no server ----------------------------------------
+# Each bench/core/bench_*.c links the whole core, as the unit tests do, built
+# like the extension (-O2, portable flags, no -march=native).
+BENCH_DIR = build/bench
+BENCH_CORE = $(patsubst bench/core/%.c,%,$(sort $(wildcard bench/core/bench_*.c)))
+
+$(BENCH_DIR)/%: bench/core/%.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	@mkdir -p $(BENCH_DIR)
+	$(UNIT_CC) -O2 -g -std=gnu11 $(MM_WARN) -Werror -ffp-contract=off -Isrc/core -o $@ $< $(CORE_SRCS) -lopenblas -lm
+
+.PHONY: bench-core
+bench-core: $(addprefix $(BENCH_DIR)/,$(BENCH_CORE))
 
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 FUZZ_CC ?= clang

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mm_mlp_infer.h"
 #include "mm_svm.h"
 
 /* ---------------------------------------------------------------------
@@ -312,9 +313,18 @@ PredictorShape(const mm_model *model, mm_predictor *p, mm_error *err)
 	const char *algo = mm_algorithm_name(model->algorithm);
 	uint32_t	k = model->n_classes;
 
-	if (IsLinearRegressor(model->algorithm))
+	if (IsLinearRegressor(model->algorithm) || model->algorithm == MM_ALGO_MLP_REGRESSOR)
 	{
 		p->n_outputs = 1;
+		return MM_OK;
+	}
+	if (model->algorithm == MM_ALGO_MLP_CLASSIFIER)
+	{
+		if (k < 2 || model->classes == NULL)
+			return mm_fail(err, MM_ERR_CORRUPT, "%s model has %u classes", algo, k);
+		p->n_classes = k;
+		p->has_proba = true;
+		p->n_outputs = k;
 		return MM_OK;
 	}
 	if (model->algorithm != MM_ALGO_LOGISTIC_REGRESSION &&
@@ -360,6 +370,36 @@ LoadParameters(const mm_model *model, mm_predictor *p, mm_error *err)
 			p->coef[(size_t) r * p->width + c] = mm_tensor_get(coef, r, c);
 		p->intercept[r] = mm_tensor_get(icpt, 0, r);
 	}
+	return MM_OK;
+}
+
+/*
+ * An MLP's network (mm_mlp_infer.h), whose input must be the encoded row
+ * and whose output width our classes; MM_ERR_CORRUPT otherwise.
+ */
+static mm_status
+LoadNetwork(const mm_model *model, mm_predictor *p, mm_error *err)
+{
+	mm_status	st = mm_mlp_infer_new(model, &p->mlp, err);
+
+	if (st != MM_OK && st != MM_ERR_NOMEM)
+	{
+		char		msg[MM_MSG_LEN];
+
+		if (err == NULL)
+			return MM_ERR_CORRUPT;
+		memcpy(msg, err->message, sizeof(msg));
+		return mm_fail(err, MM_ERR_CORRUPT, "%s", msg);
+	}
+	if (st != MM_OK)
+		return st;
+	if (mm_mlp_infer_input_width(p->mlp) != p->width ||
+		mm_mlp_infer_output_width(p->mlp) != p->n_outputs)
+		return mm_fail(err, MM_ERR_CORRUPT,
+					   "%s model's network takes %u inputs and gives %u outputs, not %u and %u",
+					   mm_algorithm_name(model->algorithm),
+					   mm_mlp_infer_input_width(p->mlp), mm_mlp_infer_output_width(p->mlp),
+					   p->width, p->n_outputs);
 	return MM_OK;
 }
 
@@ -412,7 +452,11 @@ mm_predictor_new(const mm_model *model, mm_predictor **out, mm_error *err)
 		mm_predictor_free(p);
 		return mm_fail(err, MM_ERR_NOMEM, "out of memory building a predictor");
 	}
-	if ((st = LoadParameters(model, p, err)) != MM_OK)
+	if (model->algorithm == MM_ALGO_MLP_CLASSIFIER || model->algorithm == MM_ALGO_MLP_REGRESSOR)
+		st = LoadNetwork(model, p, err);
+	else
+		st = LoadParameters(model, p, err);
+	if (st != MM_OK)
 	{
 		mm_predictor_free(p);
 		return st;
@@ -427,6 +471,7 @@ mm_predictor_free(mm_predictor *p)
 	if (!p)
 		return;
 	mm_encoder_free(p->enc);
+	mm_mlp_infer_free(p->mlp);
 	mm_free(p->coef);
 	mm_free(p->intercept);
 	mm_free(p->xbuf);
@@ -508,7 +553,16 @@ Scores(const mm_predictor *p, const double *values, const bool *nulls,
 
 	if (st != MM_OK)
 		return st;
-	if (p->model->algorithm == MM_ALGO_LINEAR_SVM)
+	if (p->mlp)
+	{
+		if ((st = mm_mlp_infer_row(p->mlp, p->xbuf, p->scratch, err)) != MM_OK)
+			return st;
+		/* a regressor's network gives z-scores of the target */
+		if (p->n_classes == 0)
+			p->scratch[0] = p->scratch[0] * mm_model_attr(p->model, "target_scale", 1.0) +
+				mm_model_attr(p->model, "target_center", 0.0);
+	}
+	else if (p->model->algorithm == MM_ALGO_LINEAR_SVM)
 		mm_svm_decision(p->coef, p->intercept, (int32_t) p->n_outputs,
 						(int32_t) p->width, p->xbuf, p->scratch);
 	else
@@ -580,7 +634,7 @@ mm_predict_row(const mm_predictor *p, const double *values, const bool *nulls,
 			*out = (double) cls;
 		return st;
 	}
-	if (p->enc->plain)
+	if (p->enc->plain && p->mlp == NULL)
 		return PredictPlain(p, values, nulls, out, err);
 	if ((st = Scores(p, values, nulls, err)) != MM_OK)
 		return st;
@@ -614,6 +668,13 @@ Classify(const mm_predictor *p, int32_t *cls, double *proba, double *score)
 			*cls = ArgMax(s, p->n_outputs);
 			if (proba || score)
 				SoftmaxInPlace(s, p->n_outputs);
+			if (proba)
+				memcpy(proba, s, sizeof(double) * p->n_outputs);
+			if (score)
+				*score = binary ? s[1] : NAN;
+			break;
+		case MM_ALGO_MLP_CLASSIFIER:	/* scores are probabilities */
+			*cls = ArgMax(s, p->n_outputs);
 			if (proba)
 				memcpy(proba, s, sizeof(double) * p->n_outputs);
 			if (score)

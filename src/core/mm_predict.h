@@ -37,6 +37,9 @@
  *	 linear_svm: coef M x width, intercept 1 x M with M = 1 for two classes
  *	   (decision > 0 means class 1) and M = K otherwise (one-vs-rest, first
  *	   largest decision wins); no probabilities (MM_ERR_UNSUPPORTED).
+ *	 mlp_classifier / mlp_regressor: the network of mm_mlp_infer.h on the
+ *	   encoded row; a classifier's outputs are its K softmax probabilities
+ *	   (class = first largest), a regressor's its one output.
  * Linear regressors (linear_regression, lasso, elastic_net): coef 1 x width,
  * intercept 1 x 1, value = intercept + coef . x.  Every dot product is
  * summed left to right starting from the intercept.
@@ -95,6 +98,7 @@ typedef struct mm_predictor
 	uint32_t	n_outputs;		/* rows of coef: 1, K (softmax, OvR SVM) */
 	bool		has_proba;		/* logistic and softmax */
 	mm_encoder *enc;
+	struct mm_mlp_infer *mlp;	/* MLPs: the network, else NULL */
 	double	   *coef;			/* n_outputs x width, row-major */
 	double	   *intercept;		/* n_outputs */
 	double	   *xbuf;			/* width: the encoded row */

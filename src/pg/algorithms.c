@@ -109,6 +109,41 @@ static const mm_param_spec linear_svm_params[] = {
 	"NULL features: numeric ones by the training mean, categorical ones by the most frequent training category; or refuse them."},
 };
 
+#define MLP_PARAMS(impute_text) \
+	{"hidden_layers", MM_PARAM_STRING, "\"100\"", 0, 0, NULL, \
+	"Hidden layer widths, comma separated, at most 8 layers of 1 to 10000 units (e.g. \"64,32\"); \"\" for none."}, \
+	{"activation", MM_PARAM_STRING, "\"relu\"", 0, 0, "relu,tanh", \
+	"Activation of the hidden layers."}, \
+	{"solver", MM_PARAM_STRING, "\"adam\"", 0, 0, "adam,sgd", \
+	"Adam (beta1 0.9, beta2 0.999) or SGD with momentum, over minibatches."}, \
+	{"learning_rate", MM_PARAM_NUMBER, "0", 0, 10, NULL, \
+	"Step size; 0 means 0.001 for adam and 0.01 for sgd."}, \
+	{"momentum", MM_PARAM_NUMBER, "0.9", 0, 1, NULL, \
+	"SGD momentum."}, \
+	{"batch_size", MM_PARAM_INTEGER, "0", 0, 1000000, NULL, \
+	"Rows per minibatch; 0 means min(200, training rows)."}, \
+	{"max_epochs", MM_PARAM_INTEGER, "200", 1, 100000, NULL, \
+	"Most passes over the training rows."}, \
+	{"l2", MM_PARAM_NUMBER, "0.0001", 0, INFINITY, NULL, \
+	"L2 penalty on the weights (scikit-learn's alpha)."}, \
+	{"early_stopping", MM_PARAM_BOOLEAN, "false", 0, 0, NULL, \
+	"Hold out validation_fraction of the training rows and keep the weights that score best on them."}, \
+	{"validation_fraction", MM_PARAM_NUMBER, "0.1", 0.01, 0.5, NULL, \
+	"Share of the training rows held out for early stopping."}, \
+	{"n_iter_no_change", MM_PARAM_INTEGER, "10", 1, 1000, NULL, \
+	"Epochs without improvement by tol before stopping."}, \
+	{"tol", MM_PARAM_NUMBER, "0.0001", 0, 1, NULL, \
+	"Improvement of the loss (or validation score) that counts."}, \
+	{"impute", MM_PARAM_STRING, "\"mean\"", 0, 0, "mean,error", impute_text}
+
+static const mm_param_spec mlp_classifier_params[] = {
+	MLP_PARAMS("NULL features: numeric ones by the training mean, categorical ones by the most frequent training category; or refuse them."),
+};
+
+static const mm_param_spec mlp_regressor_params[] = {
+	MLP_PARAMS("NULL features: numeric ones by the training mean, categorical ones by the most frequent training category; or refuse them."),
+};
+
 static const mm_algorithm_spec algorithms[] = {
 	{"linear_regression", "regression", linear_regression_params,
 		lengthof(linear_regression_params),
@@ -123,6 +158,10 @@ static const mm_algorithm_spec algorithms[] = {
 	"Multinomial logistic regression over two or more classes by Newton or L-BFGS, optional L2."},
 	{"linear_svm", "classification", linear_svm_params, lengthof(linear_svm_params),
 	"Linear support vector machine by dual coordinate descent (LIBLINEAR's), binary or one-vs-rest."},
+	{"mlp_classifier", "classification", mlp_classifier_params, lengthof(mlp_classifier_params),
+	"Multilayer perceptron with a softmax output, trained by Adam or SGD over minibatches (OpenBLAS gemm); standardized inputs."},
+	{"mlp_regressor", "regression", mlp_regressor_params, lengthof(mlp_regressor_params),
+	"Multilayer perceptron with a linear output and squared loss, trained by Adam or SGD over minibatches; standardized inputs."},
 };
 
 const mm_algorithm_spec *
@@ -315,6 +354,16 @@ double
 mm_param_number(const mm_param_values *pv, const char *name)
 {
 	return pv->number[param_index(pv, name)];
+}
+
+/* Does the algorithm have a parameter called name? */
+bool
+mm_param_exists(const mm_param_values *pv, const char *name)
+{
+	for (int i = 0; i < pv->spec->nparams; i++)
+		if (strcmp(pv->spec->params[i].name, name) == 0)
+			return true;
+	return false;
 }
 
 bool

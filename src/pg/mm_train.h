@@ -57,6 +57,7 @@ extern void mm_parse_params(const mm_algorithm_spec *alg, Jsonb *params,
 							mm_param_values *out);
 extern double mm_param_number(const mm_param_values *pv, const char *name);
 extern bool mm_param_bool(const mm_param_values *pv, const char *name);
+extern bool mm_param_exists(const mm_param_values *pv, const char *name);
 extern const char *mm_param_string(const mm_param_values *pv, const char *name);
 extern Jsonb *mm_params_jsonb(const mm_param_values *pv);
 

@@ -1,61 +1,116 @@
 /*
  * monitor.c
- *	  monitor(): score a relation with a model version, measure drift of every
- *	  feature and of the predictions against the training baselines, compute
- *	  metrics when the target is present, and record the run in
- *	  modelmgr.evaluations.  Also model_health (the status a BI tool shows)
- *	  and can_see (which models the monitoring views show a user).
+ *	  monitor() and evaluate(): score a relation with a model version.
+ *	  monitor() measures drift of every feature and of the predictions
+ *	  against the training baselines, computes metrics when the target is
+ *	  present, and records the run in modelmgr.evaluations; evaluate()
+ *	  computes and records the metrics of a labelled relation, without
+ *	  drift.  Also model_health (the status a BI tool shows) and can_see
+ *	  (which models the monitoring views show a user).
  *
- * One pass over the relation, read with the caller's rights.  Drift uses the
- * baselines stored with the version (mm_drift.h): PSI over deciles and KS
- * on the 99-point percentile grid.  Thresholds are settings
- * (modelmgr.psi_warning / psi_alert, metric_warning / metric_alert).
+ * One pass over the relation, read with the caller's rights.  Features are
+ * matched by column name: numeric features read as float8, categorical
+ * features as their text spelling (::text, the way training read them:
+ * boolean true/false, char(n) without trailing blanks) and mapped to the
+ * model's category indexes, -1 for a category the model never saw.  A
+ * classifier's target is read as text too and mapped to a class index;
+ * labels that are not among the model's classes are counted
+ * (unknown_class_rows) and not scored.
+ *
+ * Drift uses the baselines stored with the version.  Numeric quantities (a
+ * numeric feature, a regressor's predictions): PSI over deciles with NULL
+ * as a bin of its own, and KS on the 99-point percentile grid (mm_drift.h).
+ * Categorical quantities (a categorical feature, a classifier's predicted
+ * classes): PSI and Jensen-Shannon divergence over the baseline's
+ * categories, one bucket for categories unseen in training and one for
+ * NULL.  Statuses come from PSI and the settings modelmgr.psi_warning /
+ * psi_alert.
+ *
+ * Metrics: regressors rows, mse, rmse, mae, r2, and the rmse is compared
+ * with the version's test rmse; classifiers the metrics of mm_metrics.h
+ * plus error_rate and unknown_class_rows, and the error rate (1 - accuracy)
+ * is compared with the version's test error rate (modelmgr.metric_warning /
+ * metric_alert, relative rise).  Classifier metrics are exact: the class,
+ * prediction, probabilities and score of every scored row are kept in
+ * memory, charged to modelmgr.max_training_memory.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/pg_authid.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
-#include "catalog/pg_authid.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
 
 #include "mm_drift.h"
+#include "mm_metrics.h"
 #include "mm_pg.h"
 #include "mm_predict.h"
 #include "mm_train_input.h"
+#include "train_matrix.h"
 
 PG_FUNCTION_INFO_V1(mm_monitor);
+PG_FUNCTION_INFO_V1(mm_evaluate);
 PG_FUNCTION_INFO_V1(mm_model_health_1_0);
 PG_FUNCTION_INFO_V1(mm_can_see);
 
 
-/* A baseline read back from jsonb: edges and CDF, or absent. */
+/*
+ * A baseline read back from jsonb: edges and CDF of a numeric quantity, or
+ * the shares of a categorical one's categories (in the model's order).
+ */
 typedef struct Baseline
 {
 	bool		present;
+	bool		categorical;
 	double		null_fraction;
 	double		edges[MM_DRIFT_EDGES];
 	double		cdf[MM_DRIFT_EDGES];
+	int32		ncat;
+	double	   *shares;			/* per category: share of non-NULL values */
+	double		unseen_share;	/* share of labels the model has no
+								 * category for */
 } Baseline;
 
-/* Counts of new data on a baseline's edges. */
+/* Counts of new data: on a baseline's edges, or per category. */
 typedef struct Tally
 {
 	int64		hist[MM_DRIFT_BINS];
-	int64		n;
+	int64	   *counts;			/* categorical: per category */
+	int64		unseen;			/* categorical: values of no category */
+	int64		n;				/* non-NULL values */
 	int64		nulls;
 } Tally;
+
+/* ---- baselines ----------------------------------------------------------- */
+
+static JsonbValue *
+json_get(JsonbContainer *c, const char *key)
+{
+	if (!JsonContainerIsObject(c))
+		return NULL;
+	return getKeyJsonValueFromContainer(c, key, strlen(key), NULL);
+}
+
+static double
+json_double(JsonbValue *v)
+{
+	if (v == NULL || v->type != jbvNumeric)
+		return NAN;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
 
 static bool
 json_array_doubles(JsonbValue *v, double *out, int count)
@@ -65,7 +120,7 @@ json_array_doubles(JsonbValue *v, double *out, int count)
 	JsonbIteratorToken tok;
 	int			i = 0;
 
-	if (v->type != jbvBinary)
+	if (v == NULL || v->type != jbvBinary)
 		return false;
 	it = JsonbIteratorInit(v->val.binary.data);
 	while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
@@ -74,41 +129,65 @@ json_array_doubles(JsonbValue *v, double *out, int count)
 			continue;
 		if (e.type != jbvNumeric || i >= count)
 			return false;
-		out[i++] = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(e.val.numeric)));
+		out[i++] = json_double(&e);
 	}
 	return i == count;
 }
 
-static JsonbValue *
-json_get(JsonbContainer *c, const char *key)
-{
-	return getKeyJsonValueFromContainer(c, key, strlen(key), NULL);
-}
-
-/* Read one baseline object ({"edges": [...], "cdf": [...]}) if it is there. */
+/*
+ * Read one baseline object if it is there: {"edges": [...], "cdf": [...]}
+ * when labels is NULL, else {"kind": "categorical", "categories": {label:
+ * share}} read in the order of labels[0 .. ncat).  Shares of labels the
+ * baseline has but labels lacks count as unseen.
+ */
 static void
-read_baseline(JsonbValue *obj, Baseline *b)
+read_baseline(JsonbValue *obj, char **labels, int32 ncat, Baseline *b)
 {
-	JsonbValue *edges,
-			   *cdf;
+	JsonbContainer *c;
+	JsonbValue *kind;
+	JsonbValue *cats;
+	double		sum = 0;
 
-	b->present = false;
-	b->null_fraction = 0.0;
+	memset(b, 0, sizeof(*b));
+	b->categorical = labels != NULL;
+	b->ncat = ncat;
+	if (b->categorical)
+		b->shares = palloc0(sizeof(double) * Max(ncat, 1));
 	if (obj == NULL || obj->type != jbvBinary)
 		return;
+	c = obj->val.binary.data;
+	b->null_fraction = json_double(json_get(c, "null_fraction"));
+	if (!(b->null_fraction >= 0 && b->null_fraction <= 1))
+		b->null_fraction = 0;
+	if (!b->categorical)
 	{
-		JsonbValue *nf = json_get(obj->val.binary.data, "null_fraction");
-
-		if (nf && nf->type == jbvNumeric)
-			b->null_fraction = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-																  NumericGetDatum(nf->val.numeric)));
+		b->present = json_array_doubles(json_get(c, "edges"), b->edges, MM_DRIFT_EDGES) &&
+			json_array_doubles(json_get(c, "cdf"), b->cdf, MM_DRIFT_EDGES);
+		return;
 	}
-	edges = json_get(obj->val.binary.data, "edges");
-	cdf = json_get(obj->val.binary.data, "cdf");
-	if (edges && cdf && json_array_doubles(edges, b->edges, MM_DRIFT_EDGES) &&
-		json_array_doubles(cdf, b->cdf, MM_DRIFT_EDGES))
-		b->present = true;
+	kind = json_get(c, "kind");
+	cats = json_get(c, "categories");
+	if (kind == NULL || kind->type != jbvString ||
+		kind->val.string.len != (int) strlen("categorical") ||
+		memcmp(kind->val.string.val, "categorical", kind->val.string.len) != 0 ||
+		cats == NULL || cats->type != jbvBinary)
+		return;
+	for (int32 i = 0; i < ncat; i++)
+	{
+		JsonbValue *v = json_get(cats->val.binary.data, labels[i]);
+		double		share = v ? json_double(v) : 0;
+
+		if (!(share >= 0 && share <= 1))
+			return;
+		b->shares[i] = share;
+		sum += share;
+	}
+	/* shares are printed exactly, so only a real gap is unseen mass */
+	b->unseen_share = sum < 1 - 1e-9 ? 1 - sum : 0;
+	b->present = true;
 }
+
+/* ---- drift ----------------------------------------------------------------- */
 
 static const char *
 psi_status(double psi)
@@ -132,13 +211,22 @@ worse(const char *a, const char *b)
 	return status_rank(b) > status_rank(a) ? b : a;
 }
 
+static void
+append_reason(StringInfo reasons_json, int *nreasons, const char *reason)
+{
+	appendStringInfoString(reasons_json, *nreasons > 0 ? ", " : "");
+	escape_json(reasons_json, reason);
+	(*nreasons)++;
+}
+
 /*
- * Drift of one tally against its baseline, as JSON; returns its status and
- * sets *psi_out / *ks_out (NaN when there is nothing to compare).
+ * Drift of a numeric tally against its baseline, as JSON; returns its
+ * status and sets *psi_out / *ks_out (NaN when there is nothing to
+ * compare).
  */
 static const char *
-drift_json(StringInfo buf, const Baseline *b, const Tally *t, bool with_nulls,
-		   double *psi_out, double *ks_out)
+numeric_drift_json(StringInfo buf, const Baseline *b, const Tally *t, bool with_nulls,
+				   double *psi_out, double *ks_out)
 {
 	double		cdf[MM_DRIFT_EDGES];
 	double		psi,
@@ -178,336 +266,817 @@ drift_json(StringInfo buf, const Baseline *b, const Tally *t, bool with_nulls,
 	return status;
 }
 
+/*
+ * Drift of a categorical tally against its baseline, as JSON; returns its
+ * status and sets *psi_out / *js_out (NaN when there is nothing to compare)
+ * and *unseen_out.  A feature's distribution has ncat + 2 buckets: its
+ * categories, the categories unseen in training, and NULL, each a share of
+ * all rows; predicted classes have just the ncat classes.
+ */
+static const char *
+categorical_drift_json(StringInfo buf, const Baseline *b, const Tally *t, bool feature,
+					   double *psi_out, double *js_out, double *unseen_out)
+{
+	int32		k = b->ncat;
+	int32		m = feature ? k + 2 : k;
+	int64		total = t->n + t->nulls;
+	double		keep = feature ? 1 - b->null_fraction : 1;
+	double	   *base;
+	double	   *cur;
+	double		psi,
+				js;
+	const char *status;
+
+	*psi_out = NAN;
+	*js_out = NAN;
+	*unseen_out = total > 0 ? (double) t->unseen / total : 0;
+	appendStringInfoChar(buf, '{');
+	if (feature)
+	{
+		appendStringInfoString(buf, "\"null_fraction\": ");
+		mm_json_number(buf, total > 0 ? (double) t->nulls / total : 0);
+		appendStringInfoString(buf, ", \"unseen_fraction\": ");
+		mm_json_number(buf, *unseen_out);
+		appendStringInfoString(buf, ", ");
+	}
+	if (!b->present || total == 0)
+	{
+		appendStringInfo(buf, "\"psi\": null, \"js\": null, \"status\": \"ok\", \"note\": \"%s\"}",
+						 b->present ? "no rows" : "no baseline");
+		return "ok";
+	}
+	base = palloc(sizeof(double) * Max(m, 1));
+	cur = palloc(sizeof(double) * Max(m, 1));
+	for (int32 i = 0; i < k; i++)
+	{
+		base[i] = b->shares[i] * keep;
+		cur[i] = (double) t->counts[i] / total;
+	}
+	if (feature)
+	{
+		base[k] = b->unseen_share * keep;
+		cur[k] = (double) t->unseen / total;
+		base[k + 1] = b->null_fraction;
+		cur[k + 1] = (double) t->nulls / total;
+	}
+	psi = mm_drift_psi_shares(base, cur, m);
+	js = mm_drift_js(base, cur, m);
+	pfree(base);
+	pfree(cur);
+	status = psi_status(psi);
+	*psi_out = psi;
+	*js_out = js;
+	if (t->n == 0)
+		appendStringInfoString(buf, "\"note\": \"every value is NULL\", ");
+	appendStringInfoString(buf, "\"psi\": ");
+	mm_json_number(buf, psi);
+	appendStringInfoString(buf, ", \"js\": ");
+	mm_json_number(buf, js);
+	appendStringInfo(buf, ", \"status\": \"%s\"}", status);
+	return status;
+}
+
+/* ---- one scoring pass ------------------------------------------------------- */
+
+/* What monitor() and evaluate() know and accumulate. */
+typedef struct Scoring
+{
+	const char *fname;			/* monitor or evaluate, for messages */
+	bool		with_drift;
+	MemoryContext cxt;			/* the call's scratch context */
+
+	/* the call */
+	char	   *name;
+	Oid			relid;
+	char	   *qualified;
+	int32		version;
+	mm_model_row row;
+
+	/* the version */
+	Jsonb	   *baselines;
+	double		test_rmse;
+	double		test_accuracy;
+	mm_model   *model;
+	mm_predictor *pred;
+	int			p;
+	bool	   *categorical;	/* per feature */
+	bool		classifier;
+	int32		K;				/* classes; 0 for a regressor */
+	int32	   *class_order;	/* class indexes sorted bytewise by label */
+	int32	   *class_len;		/* per class: strlen of its label */
+
+	/* drift */
+	Baseline   *fb;				/* per feature */
+	Tally	   *ft;
+	Baseline	pb;				/* predictions */
+	Tally		pt;
+
+	/* one row */
+	bool		has_target;		/* the last column is the target */
+	double	   *x;
+	bool	   *xn;
+
+	/* counts */
+	int64		rows;
+	int64		labelled;		/* rows with a usable target */
+	int64		unknown_class;	/* classifier: labelled, class not known */
+
+	/* regression */
+	double		sse;
+	double		sae;
+	double		sy;
+	double		syy;
+
+	/* classification: the scored rows */
+	int64		n;
+	int64		cap;
+	int32	   *y;
+	int32	   *yhat;
+	double	   *proba;			/* n x K, when the model has probabilities */
+	double	   *score;
+} Scoring;
+
+/* A text datum's bytes; *copy is set when it had to be detoasted. */
+static const char *
+text_bytes(Datum d, int *len, text **copy)
+{
+	text	   *t = (text *) PG_DETOAST_DATUM_PACKED(d);
+
+	*copy = (Pointer) t != DatumGetPointer(d) ? t : NULL;
+	*len = VARSIZE_ANY_EXHDR(t);
+	return VARDATA_ANY(t);
+}
+
+static int
+label_cmp(const char *a, int alen, const char *b, int blen)
+{
+	int			c = memcmp(a, b, Min(alen, blen));
+
+	return c != 0 ? c : (alen > blen) - (alen < blen);
+}
+
+static int
+class_order_cmp(const void *a, const void *b, void *arg)
+{
+	Scoring    *s = (Scoring *) arg;
+	int32		x = *(const int32 *) a;
+	int32		y = *(const int32 *) b;
+
+	return label_cmp(s->model->classes[x], s->class_len[x], s->model->classes[y], s->class_len[y]);
+}
+
+/* The class index of label[0 .. len), or -1 when the model lacks it. */
+static int32
+class_of(const Scoring *s, const char *label, int len)
+{
+	int32		lo = 0,
+				hi = s->K - 1;
+
+	while (lo <= hi)
+	{
+		int32		mid = lo + (hi - lo) / 2;
+		int32		k = s->class_order[mid];
+		int			c = label_cmp(label, len, s->model->classes[k], s->class_len[k]);
+
+		if (c == 0)
+			return k;
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/*
+ * Room for more scored rows of a classifier, within
+ * modelmgr.max_training_memory.
+ */
 static void
-tally_add(const Baseline *b, Tally *t, double x)
+grow_scored(Scoring *s)
+{
+	int64		cap = Max(1024, s->cap * 2);
+	int32		K = s->K;
+	Size		per_row = 2 * sizeof(int32) + sizeof(double) * (1 + (s->pred->has_proba ? K : 0));
+	Size		bytes = mul_size((Size) cap, per_row);
+
+	if (bytes > mm_training_memory_limit())
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s() needs more than modelmgr.max_training_memory (%d kB) for the predictions of the labelled rows",
+						s->fname, mm_max_training_memory_kb),
+				 errdetail("Exact classification metrics keep the class, prediction and probabilities of every labelled row; " INT64_FORMAT " rows are kept so far.",
+						   s->n),
+				 errhint("Raise modelmgr.max_training_memory, or score a smaller relation, e.g. a view over a shorter period.")));
+	s->y = s->y ? repalloc_huge(s->y, sizeof(int32) * cap) :
+		palloc_extended(sizeof(int32) * cap, MCXT_ALLOC_HUGE);
+	s->yhat = s->yhat ? repalloc_huge(s->yhat, sizeof(int32) * cap) :
+		palloc_extended(sizeof(int32) * cap, MCXT_ALLOC_HUGE);
+	s->score = s->score ? repalloc_huge(s->score, sizeof(double) * cap) :
+		palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
+	if (s->pred->has_proba)
+		s->proba = s->proba ? repalloc_huge(s->proba, sizeof(double) * K * cap) :
+			palloc_extended(sizeof(double) * K * cap, MCXT_ALLOC_HUGE);
+	s->cap = cap;
+}
+
+static void
+tally_number(const Baseline *b, Tally *t, double x)
 {
 	t->n++;
 	if (b->present)
 		t->hist[mm_drift_bin(b->edges, x)]++;
 }
 
-
 static void
-append_reason(StringInfo reasons_json, int *nreasons, const char *reason)
+tally_category(Tally *t, int32 c)
 {
-	appendStringInfoString(reasons_json, *nreasons > 0 ? ", " : "");
-	escape_json(reasons_json, reason);
-	(*nreasons)++;
+	t->n++;
+	if (c >= 0)
+		t->counts[c]++;
+	else
+		t->unseen++;
 }
 
-/* What one pass of monitor() accumulates. */
-typedef struct MonitorScan
-{
-	int			p;
-	bool		has_target;		/* the last column is the target */
-	mm_predictor *pred;
-	Baseline   *fb;				/* per feature */
-	Tally	   *ft;
-	Baseline   *pb;				/* predictions */
-	Tally	   *pt;
-	double	   *x;
-	bool	   *xn;
-	int64		rows;
-	int64		labelled;
-	double		sse;
-	double		sae;
-	double		sy;
-	double		syy;
-} MonitorScan;
-
 static bool
-monitor_row(void *arg, Datum *v, bool *n)
+scoring_row(void *arg, Datum *v, bool *n)
 {
-	MonitorScan *ms = (MonitorScan *) arg;
-	double		yhat;
+	Scoring    *s = (Scoring *) arg;
 	mm_error	err;
 
-	ms->rows++;
-	for (int j = 0; j < ms->p; j++)
+	s->rows++;
+	for (int j = 0; j < s->p; j++)
 	{
-		ms->xn[j] = n[j];
-		ms->x[j] = n[j] ? 0 : DatumGetFloat8(v[j]);
+		s->xn[j] = n[j];
+		s->x[j] = 0;
 		if (n[j])
-			ms->ft[j].nulls++;
-		else if (isfinite(ms->x[j]))
-			tally_add(&ms->fb[j], &ms->ft[j], ms->x[j]);
+		{
+			if (s->with_drift)
+				s->ft[j].nulls++;
+		}
+		else if (s->categorical[j])
+		{
+			int			len;
+			text	   *copy;
+			const char *label = text_bytes(v[j], &len, &copy);
+			int32		c = mm_encoder_category(s->pred->enc, j, label, len);
+
+			if (copy)
+				pfree(copy);
+			s->x[j] = c;
+			if (s->with_drift)
+				tally_category(&s->ft[j], c);
+		}
+		else
+		{
+			s->x[j] = DatumGetFloat8(v[j]);
+			if (s->with_drift && isfinite(s->x[j]))
+				tally_number(&s->fb[j], &s->ft[j], s->x[j]);
+		}
 	}
 	mm_error_clear(&err);
-	if (mm_predict_row(ms->pred, ms->x, ms->xn, &yhat, &err) != MM_OK)
-		mm_raise(&err);
-	tally_add(ms->pb, ms->pt, yhat);
-	if (ms->has_target && !n[ms->p])
+	if (s->classifier)
 	{
-		double		y = DatumGetFloat8(v[ms->p]);
+		int32		y = -1;
+		int32		cls;
+		double		score;
+		double	   *proba = NULL;
 
-		if (isfinite(y))
+		if (s->has_target && !n[s->p])
 		{
-			ms->sse += (y - yhat) * (y - yhat);
-			ms->sae += fabs(y - yhat);
-			ms->sy += y;
-			ms->syy += y * y;
-			ms->labelled++;
+			int			len;
+			text	   *copy;
+			const char *label = text_bytes(v[s->p], &len, &copy);
+
+			y = class_of(s, label, len);
+			if (copy)
+				pfree(copy);
+			s->labelled++;
+			if (y < 0)
+				s->unknown_class++;
+		}
+		if (y >= 0)
+		{
+			if (s->n == s->cap)
+				grow_scored(s);
+			if (s->proba)
+				proba = s->proba + (Size) s->n * s->K;
+		}
+		if (mm_predict_class(s->pred, s->x, s->xn, &cls, proba, &score, &err) != MM_OK)
+			mm_raise(&err);
+		if (s->with_drift)
+			tally_category(&s->pt, cls);
+		if (y >= 0)
+		{
+			s->y[s->n] = y;
+			s->yhat[s->n] = cls;
+			s->score[s->n] = score;
+			s->n++;
+		}
+	}
+	else
+	{
+		double		yhat;
+
+		if (mm_predict_row(s->pred, s->x, s->xn, &yhat, &err) != MM_OK)
+			mm_raise(&err);
+		if (s->with_drift)
+			tally_number(&s->pb, &s->pt, yhat);
+		if (s->has_target && !n[s->p])
+		{
+			double		y = DatumGetFloat8(v[s->p]);
+
+			if (isfinite(y))
+			{
+				s->sse += (y - yhat) * (y - yhat);
+				s->sae += fabs(y - yhat);
+				s->sy += y;
+				s->syy += y * y;
+				s->labelled++;
+			}
 		}
 	}
 	return true;
 }
 
+/* The version's artifact, baselines and test metrics (caller in SPI). */
+static void
+load_version(Scoring *s)
+{
+	Oid			types[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+	bool		isnull;
+	Datum		d;
+	bytea	   *artifact;
+
+	args[0] = Int64GetDatum(s->row.id);
+	args[1] = Int32GetDatum(s->version);
+	mm_registry_exec("SELECT artifact, baselines, "
+					 "(metrics OPERATOR(pg_catalog.#>>) '{test,rmse}')::pg_catalog.float8, "
+					 "(metrics OPERATOR(pg_catalog.#>>) '{test,accuracy}')::pg_catalog.float8 "
+					 "FROM modelmgr.model_versions WHERE model_id OPERATOR(pg_catalog.=) $1 "
+					 "AND version OPERATOR(pg_catalog.=) $2", 2, types, args, NULL, true, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("version %d of model \"%s\" does not exist", s->version, s->name)));
+	MemoryContextSwitchTo(s->cxt);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	artifact = DatumGetByteaP(SPI_datumTransfer(d, false, -1));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	s->baselines = isnull ? NULL : DatumGetJsonbP(SPI_datumTransfer(d, false, -1));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
+	s->test_rmse = isnull ? NAN : DatumGetFloat8(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull);
+	s->test_accuracy = isnull ? NAN : DatumGetFloat8(d);
+	s->model = mm_parse_artifact(VARDATA(artifact), VARSIZE(artifact) - VARHDRSZ);
+}
+
+/* Per feature and for the predictions: the baseline and an empty tally. */
+static void
+setup_drift(Scoring *s)
+{
+	JsonbValue *feats = s->baselines ? json_get(&s->baselines->root, "features") : NULL;
+	JsonbValue *pred = s->baselines ? json_get(&s->baselines->root, "prediction") : NULL;
+
+	if (feats && feats->type != jbvBinary)
+		feats = NULL;
+	s->fb = palloc0(sizeof(Baseline) * Max(s->p, 1));
+	s->ft = palloc0(sizeof(Tally) * Max(s->p, 1));
+	for (int j = 0; j < s->p; j++)
+	{
+		const mm_feature *f = &s->model->features[j];
+		JsonbValue *obj = feats ? json_get(feats->val.binary.data, f->name) : NULL;
+
+		if (s->categorical[j])
+		{
+			read_baseline(obj, f->categories, (int32) f->n_categories, &s->fb[j]);
+			s->ft[j].counts = palloc0(sizeof(int64) * Max(f->n_categories, 1));
+		}
+		else
+			read_baseline(obj, NULL, 0, &s->fb[j]);
+	}
+	memset(&s->pt, 0, sizeof(s->pt));
+	if (s->classifier)
+	{
+		read_baseline(pred, s->model->classes, s->K, &s->pb);
+		s->pt.counts = palloc0(sizeof(int64) * s->K);
+	}
+	else
+		read_baseline(pred, NULL, 0, &s->pb);
+}
+
+/*
+ * The query: features by name, and the target when the relation has it
+ * (required when need_target).
+ */
+static char *
+build_query(Scoring *s, bool need_target)
+{
+	StringInfoData q;
+	const char *target = s->model->target;
+	AttrNumber	tatt = target ? get_attnum(s->relid, target) : InvalidAttrNumber;
+
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (int j = 0; j < s->p; j++)
+	{
+		const char *f = s->model->features[j].name;
+		AttrNumber	att = get_attnum(s->relid, f);
+
+		if (att == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("relation %s has no column \"%s\", a feature of model \"%s\"", s->qualified, f, s->name)));
+		if (s->categorical[j])
+		{
+			/* any type: its text spelling is the category */
+			appendStringInfo(&q, "%s%s::pg_catalog.text", j ? ", " : "", quote_identifier(f));
+			continue;
+		}
+		if (!mm_is_number_type(get_atttype(s->relid, att)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of relation %s is not a number", f, s->qualified)));
+		appendStringInfo(&q, "%s%s::pg_catalog.float8", j ? ", " : "", quote_identifier(f));
+	}
+	if (need_target && target == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("version %d of model \"%s\" records no target column", s->version, s->name),
+				 errhint("Only versions trained in modelmgr know their target.")));
+	if (need_target && tatt == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("relation %s has no column \"%s\", the target of model \"%s\"",
+						s->qualified, target, s->name),
+				 errhint("%s() needs the true values; monitor() measures drift without them.", s->fname)));
+	if (need_target && !s->classifier && !mm_is_number_type(get_atttype(s->relid, tatt)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target column \"%s\" of relation %s is not a number", target, s->qualified),
+				 errdetail("Model \"%s\" is a regression model.", s->name)));
+	/* a classifier's labels are the text spelling, of any type */
+	s->has_target = tatt != InvalidAttrNumber &&
+		(s->classifier || mm_is_number_type(get_atttype(s->relid, tatt)));
+	if (s->has_target)
+		appendStringInfo(&q, "%s%s::pg_catalog.%s", s->p > 0 ? ", " : "",
+						 quote_identifier(target), s->classifier ? "text" : "float8");
+	appendStringInfo(&q, " FROM %s", s->qualified);
+	return q.data;
+}
+
+/*
+ * Everything up to the end of the pass: the arguments, the version, its
+ * predictor, the baselines (with_drift), and the scan.  Returns connected
+ * to SPI, in s->cxt.
+ */
+static void
+scoring_run(FunctionCallInfo fcinfo, Scoring *s, const char *fname, bool with_drift)
+{
+	mm_error	err;
+	char	   *query;
+
+	memset(s, 0, sizeof(*s));
+	s->fname = fname;
+	s->with_drift = with_drift;
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model name and relation must not be NULL")));
+	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "modelmgr scoring", ALLOCSET_DEFAULT_SIZES);
+	MemoryContextSwitchTo(s->cxt);
+	s->name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	s->relid = PG_GETARG_OID(1);
+	s->version = mm_version_arg(fcinfo, 2);
+	mm_check_readable_relation(s->relid);
+	s->qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(s->relid)),
+											  get_rel_name(s->relid));
+
+	SPI_connect();
+	MemoryContextSwitchTo(s->cxt);
+	mm_lookup_model_or_error(s->name, false, &s->row);
+	mm_require_use(&s->row);
+	s->version = mm_version_or_deployed(&s->row, s->version,
+										psprintf("Pass the version to %s, or deploy one.", fname));
+	load_version(s);
+	mm_error_clear(&err);
+	if (mm_predictor_new(s->model, &s->pred, &err) != MM_OK)
+		mm_raise(&err);
+	s->p = (int) s->model->n_features;
+	s->classifier = s->pred->n_classes > 0;
+	s->K = (int32) s->pred->n_classes;
+	s->categorical = palloc0(sizeof(bool) * Max(s->p, 1));
+	for (int j = 0; j < s->p; j++)
+		s->categorical[j] = s->model->features[j].kind == MM_FEATURE_CATEGORICAL;
+	if (s->classifier)
+	{
+		s->class_order = palloc(sizeof(int32) * s->K);
+		s->class_len = palloc(sizeof(int32) * s->K);
+		for (int32 k = 0; k < s->K; k++)
+		{
+			s->class_order[k] = k;
+			s->class_len[k] = (int32) strlen(s->model->classes[k]);
+		}
+		qsort_arg(s->class_order, s->K, sizeof(int32), class_order_cmp, s);
+	}
+	if (with_drift)
+		setup_drift(s);
+	query = build_query(s, !with_drift);
+	s->x = palloc(sizeof(double) * Max(s->p, 1));
+	s->xn = palloc(sizeof(bool) * Max(s->p, 1));
+
+	/* one pass, with the caller's rights */
+	mm_scan_rows(query, s->p + (s->has_target ? 1 : 0), scoring_row, s);
+	MemoryContextSwitchTo(s->cxt);
+	if (s->rows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation %s has no rows to %s", s->qualified, fname)));
+}
+
+/*
+ * The metrics of the labelled rows as JSON into buf (false when there are
+ * none), and their degradation against the version's test metrics: a
+ * reason and a worse *status when the rmse (regressors) or the error rate
+ * (classifiers) rose by metric_warning or more.
+ */
+static bool
+scoring_metrics(Scoring *s, StringInfo buf, StringInfo reasons, int *nreasons,
+				const char **status)
+{
+	const char *metric;
+	double		value;
+	double		test_value;
+
+	if (s->labelled == 0)
+		return false;
+	if (!s->classifier)
+	{
+		double		mse = s->sse / s->labelled;
+		double		sst = s->syy - s->sy * s->sy / s->labelled;
+
+		appendStringInfo(buf, "{\"rows\": " INT64_FORMAT ", \"mse\": ", s->labelled);
+		mm_json_number(buf, mse);
+		appendStringInfoString(buf, ", \"rmse\": ");
+		mm_json_number(buf, sqrt(mse));
+		appendStringInfoString(buf, ", \"mae\": ");
+		mm_json_number(buf, s->sae / s->labelled);
+		appendStringInfoString(buf, ", \"r2\": ");
+		mm_json_number(buf, sst > 0 ? 1.0 - s->sse / sst : NAN);
+		appendStringInfoChar(buf, '}');
+		metric = "rmse";
+		value = sqrt(mse);
+		test_value = s->test_rmse;
+	}
+	else if (s->n == 0)
+	{
+		/* every label is a class the model does not know: nothing scored */
+		appendStringInfo(buf, "{\"rows\": 0, \"unknown_class_rows\": " INT64_FORMAT "}", s->unknown_class);
+		return true;
+	}
+	else
+	{
+		mm_class_metrics m;
+		mm_error	err;
+		int64		wrong;
+
+		mm_error_clear(&err);
+		if (mm_class_metrics_compute(s->y, s->yhat, s->proba, s->K == 2 ? s->score : NULL,
+									 s->n, s->K, &m, &err) != MM_OK)
+			mm_raise(&err);
+		mm_class_metrics_json(buf, &m);
+		/* the error rate from counts, so that 279 errors in 1500 is 0.186 */
+		wrong = m.rows;
+		for (int32 k = 0; k < s->K; k++)
+			wrong -= m.confusion[(Size) k * s->K + k];
+		value = (double) wrong / (double) m.rows;
+		/* reopen the object for what monitoring adds */
+		Assert(buf->len > 0 && buf->data[buf->len - 1] == '}');
+		buf->data[--buf->len] = '\0';
+		appendStringInfoString(buf, ", \"error_rate\": ");
+		mm_json_number(buf, value);
+		appendStringInfo(buf, ", \"unknown_class_rows\": " INT64_FORMAT "}", s->unknown_class);
+		metric = "error rate";
+		test_value = 1.0 - s->test_accuracy;
+		mm_class_metrics_free(&m);
+	}
+	if (isfinite(test_value) && test_value > 0)
+	{
+		double		ratio = value / test_value - 1.0;
+		const char *ms = ratio >= mm_metric_alert ? "alert" :
+			ratio >= mm_metric_warning ? "warning" : "ok";
+
+		if (strcmp(ms, "ok") != 0)
+			append_reason(reasons, nreasons,
+						  psprintf("%s %.6g is %.0f%% above the test %s %.6g of version %d (%s)",
+								   metric, value, 100 * ratio, metric, test_value, s->version, ms));
+		*status = worse(*status, ms);
+	}
+	return true;
+}
+
+/* Drift of every feature and of the predictions as JSON into buf. */
+static void
+scoring_drift(Scoring *s, StringInfo buf, StringInfo reasons, int *nreasons,
+			  const char **status)
+{
+	double		psi,
+				second,
+				unseen;
+	const char *ds;
+
+	appendStringInfoString(buf, "{\"features\": {");
+	for (int j = 0; j < s->p; j++)
+	{
+		const char *fname = s->model->features[j].name;
+
+		if (j > 0)
+			appendStringInfoString(buf, ", ");
+		escape_json(buf, fname);
+		appendStringInfoString(buf, ": ");
+		if (s->categorical[j])
+		{
+			ds = categorical_drift_json(buf, &s->fb[j], &s->ft[j], true, &psi, &second, &unseen);
+			if (strcmp(ds, "ok") != 0)
+				append_reason(reasons, nreasons,
+							  unseen > 0 ?
+							  psprintf("feature \"%s\" drifted: PSI %.3g, JS %.3g, %.3g%% of the values are categories unseen in training (%s)",
+									   fname, psi, second, 100 * unseen, ds) :
+							  psprintf("feature \"%s\" drifted: PSI %.3g, JS %.3g (%s)",
+									   fname, psi, second, ds));
+		}
+		else
+		{
+			ds = numeric_drift_json(buf, &s->fb[j], &s->ft[j], true, &psi, &second);
+			if (strcmp(ds, "ok") != 0)
+				append_reason(reasons, nreasons,
+							  psprintf("feature \"%s\" drifted: PSI %.3g, KS %.3g (%s)",
+									   fname, psi, second, ds));
+		}
+		*status = worse(*status, ds);
+	}
+	appendStringInfoString(buf, "}, \"prediction\": ");
+	if (s->classifier)
+	{
+		ds = categorical_drift_json(buf, &s->pb, &s->pt, false, &psi, &second, &unseen);
+		if (strcmp(ds, "ok") != 0)
+			append_reason(reasons, nreasons,
+						  psprintf("predicted classes drifted: PSI %.3g, JS %.3g (%s)", psi, second, ds));
+	}
+	else
+	{
+		ds = numeric_drift_json(buf, &s->pb, &s->pt, false, &psi, &second);
+		if (strcmp(ds, "ok") != 0)
+			append_reason(reasons, nreasons,
+						  psprintf("predictions drifted: PSI %.3g, KS %.3g (%s)", psi, second, ds));
+	}
+	*status = worse(*status, ds);
+	appendStringInfoChar(buf, '}');
+}
+
+/*
+ * Insert the run into modelmgr.evaluations (caller in SPI); returns its id
+ * and sets *reasons_out to the stored reasons (text[], in s->cxt).
+ */
+static int64
+record_evaluation(Scoring *s, const char *kind, const char *metrics,
+				  const char *drift, const char *status, const char *reasons,
+				  Datum *reasons_out)
+{
+	Oid			types[11] = {INT8OID, INT4OID, TEXTOID, TEXTOID, INT8OID, INT8OID, JSONBOID,
+	JSONBOID, TEXTOID, TEXTOID, TEXTOID};
+	Datum		args[11];
+	char		argnulls[12] = "           ";
+	bool		isnull;
+	int64		id;
+
+	args[0] = Int64GetDatum(s->row.id);
+	args[1] = Int32GetDatum(s->version);
+	args[2] = CStringGetTextDatum(kind);
+	args[3] = CStringGetTextDatum(s->qualified);
+	args[4] = Int64GetDatum(s->rows);
+	args[5] = Int64GetDatum(s->labelled);
+	args[6] = metrics ? JsonbPGetDatum(mm_jsonb_from_cstring(metrics)) : (Datum) 0;
+	if (metrics == NULL)
+		argnulls[6] = 'n';
+	args[7] = drift ? JsonbPGetDatum(mm_jsonb_from_cstring(drift)) : (Datum) 0;
+	if (drift == NULL)
+		argnulls[7] = 'n';
+	args[8] = CStringGetTextDatum(status);
+	args[9] = CStringGetTextDatum(psprintf("[%s]", reasons));
+	args[10] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	mm_registry_exec("INSERT INTO modelmgr.evaluations (model_id, version, kind, relation, rows, "
+					 "labelled_rows, metrics, drift, status, reasons, evaluated_by) "
+					 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, "
+					 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text($10::pg_catalog.jsonb)), "
+					 "$11::pg_catalog.name) RETURNING id, reasons",
+					 11, types, args, argnulls, false, 0);
+	MemoryContextSwitchTo(s->cxt);
+	id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*reasons_out = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
+									 false, -1);
+	return id;
+}
+
+static void
+scoring_free(Scoring *s)
+{
+	mm_predictor_free(s->pred);
+	mm_model_free(s->model);
+	MemoryContextDelete(s->cxt);
+}
+
+/*
+ * monitor(name, relation [, version]): drift, and metrics when the target
+ * is present; one row, also recorded in modelmgr.evaluations.
+ */
 Datum
 mm_monitor(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	MemoryContext fncxt = CurrentMemoryContext;
-	char	   *name;
-	Oid			relid;
-	int32		version;
-	mm_model_row row;
-	bytea	   *artifact;
-	Jsonb	   *baselines = NULL;
-	double		test_rmse = NAN;
-	mm_model   *model;
-	mm_predictor *pred;
-	mm_error	err;
-	char	   *qualified;
-	bool		has_target;
-	int			p;
-	Baseline   *fb;
-	Tally	   *ft;
-	Baseline	pb;
-	Tally		pt;
-	StringInfoData q;
-	MonitorScan ms;
-	double		sse = 0,
-				sae = 0,
-				sy = 0,
-				syy = 0;
-	int64		rows = 0,
-				labelled = 0;
+	Scoring		s;
 	StringInfoData metrics,
 				drift,
 				reasons;
+	bool		has_metrics;
 	int			nreasons = 0;
 	const char *status = "ok";
 	int64		evaluation_id;
+	Datum		stored_reasons;
 	Datum		values[9];
 	bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("model name and relation must not be NULL")));
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	relid = PG_GETARG_OID(1);
-	version = mm_version_arg(fcinfo, 2);
-	mm_check_readable_relation(relid);
-	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										   get_rel_name(relid));
-
-	SPI_connect();
-	mm_lookup_model_or_error(name, false, &row);
-	mm_require_use(&row);
-	version = mm_version_or_deployed(&row, version, "Pass the version to monitor, or deploy one.");
-	{
-		Oid			types[2] = {INT8OID, INT4OID};
-		Datum		args[2];
-		bool		isnull;
-		Datum		d;
-
-		args[0] = Int64GetDatum(row.id);
-		args[1] = Int32GetDatum(version);
-		mm_registry_exec("SELECT artifact, baselines, "
-						 "(metrics OPERATOR(pg_catalog.#>>) '{test,rmse}')::pg_catalog.float8 "
-						 "FROM modelmgr.model_versions WHERE model_id OPERATOR(pg_catalog.=) $1 "
-						 "AND version OPERATOR(pg_catalog.=) $2", 2, types, args, NULL, true, 1);
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("version %d of model \"%s\" does not exist", version, name)));
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		artifact = DatumGetByteaP(SPI_datumTransfer(d, false, -1));
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
-		if (!isnull)
-			baselines = DatumGetJsonbP(SPI_datumTransfer(d, false, -1));
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull);
-		if (!isnull)
-			test_rmse = DatumGetFloat8(d);
-	}
-	MemoryContextSwitchTo(fncxt);
-	model = mm_parse_artifact(VARDATA(artifact), VARSIZE(artifact) - VARHDRSZ);
-	mm_error_clear(&err);
-	if (mm_predictor_new(model, &pred, &err) != MM_OK)
-		mm_raise(&err);
-	p = (int) model->n_features;
-	memset(&ms, 0, sizeof(ms));
-
-	/* baselines */
-	fb = palloc0(sizeof(Baseline) * Max(p, 1));
-	ft = palloc0(sizeof(Tally) * Max(p, 1));
-	memset(&pb, 0, sizeof(pb));
-	memset(&pt, 0, sizeof(pt));
-	if (baselines)
-	{
-		JsonbValue *feats = json_get(&baselines->root, "features");
-
-		for (int j = 0; j < p && feats && feats->type == jbvBinary; j++)
-			read_baseline(json_get(feats->val.binary.data, model->features[j].name), &fb[j]);
-		read_baseline(json_get(&baselines->root, "prediction"), &pb);
-	}
-
-	/* the query: features by name, and the target when the relation has it */
-	initStringInfo(&q);
-	appendStringInfoString(&q, "SELECT ");
-	for (int j = 0; j < p; j++)
-	{
-		const char *f = model->features[j].name;
-		AttrNumber	att = get_attnum(relid, f);
-
-		if (att == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("relation %s has no column \"%s\", a feature of model \"%s\"", qualified, f, name)));
-		if (!mm_is_number_type(get_atttype(relid, att)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" of relation %s is not a number", f, qualified)));
-		appendStringInfo(&q, "%s%s::pg_catalog.float8", j ? ", " : "", quote_identifier(f));
-	}
-	has_target = model->target != NULL && get_attnum(relid, model->target) != InvalidAttrNumber &&
-		mm_is_number_type(get_atttype(relid, get_attnum(relid, model->target)));
-	if (has_target)
-		appendStringInfo(&q, ", %s::pg_catalog.float8", quote_identifier(model->target));
-	appendStringInfo(&q, " FROM %s", qualified);
-
-	/* one pass, with the caller's rights */
-	ms.p = p;
-	ms.has_target = has_target;
-	ms.pred = pred;
-	ms.fb = fb;
-	ms.ft = ft;
-	ms.pb = &pb;
-	ms.pt = &pt;
-	ms.x = palloc(sizeof(double) * Max(p, 1));
-	ms.xn = palloc(sizeof(bool) * Max(p, 1));
-	mm_scan_rows(q.data, p + (has_target ? 1 : 0), monitor_row, &ms);
-	rows = ms.rows;
-	labelled = ms.labelled;
-	sse = ms.sse;
-	sae = ms.sae;
-	sy = ms.sy;
-	syy = ms.syy;
-	MemoryContextSwitchTo(fncxt);
-	if (rows == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("relation %s has no rows to monitor", qualified)));
-
-	/* results */
+	scoring_run(fcinfo, &s, "monitor", true);
 	initStringInfo(&reasons);
 	initStringInfo(&metrics);
-	if (labelled > 0)
-	{
-		double		mse = sse / labelled;
-		double		sst = syy - sy * sy / labelled;
-
-		appendStringInfo(&metrics, "{\"rows\": " INT64_FORMAT ", \"mse\": ", labelled);
-		mm_json_number(&metrics, mse);
-		appendStringInfoString(&metrics, ", \"rmse\": ");
-		mm_json_number(&metrics, sqrt(mse));
-		appendStringInfoString(&metrics, ", \"mae\": ");
-		mm_json_number(&metrics, sae / labelled);
-		appendStringInfoString(&metrics, ", \"r2\": ");
-		mm_json_number(&metrics, sst > 0 ? 1.0 - sse / sst : NAN);
-		appendStringInfoChar(&metrics, '}');
-		if (isfinite(test_rmse) && test_rmse > 0)
-		{
-			double		ratio = sqrt(mse) / test_rmse - 1.0;
-			const char *ms = ratio >= mm_metric_alert ? "alert" :
-				ratio >= mm_metric_warning ? "warning" : "ok";
-
-			if (strcmp(ms, "ok") != 0)
-				append_reason(&reasons, &nreasons,
-							  psprintf("rmse %.6g is %.0f%% above the test rmse %.6g of version %d (%s)",
-									   sqrt(mse), 100 * ratio, test_rmse, version, ms));
-			status = worse(status, ms);
-		}
-	}
 	initStringInfo(&drift);
-	appendStringInfoString(&drift, "{\"features\": {");
-	for (int j = 0; j < p; j++)
-	{
-		const char *fs;
-		double		psi,
-					ks;
-
-		if (j > 0)
-			appendStringInfoString(&drift, ", ");
-		escape_json(&drift, model->features[j].name);
-		appendStringInfoString(&drift, ": ");
-		fs = drift_json(&drift, &fb[j], &ft[j], true, &psi, &ks);
-		if (strcmp(fs, "ok") != 0)
-			append_reason(&reasons, &nreasons,
-						  psprintf("feature \"%s\" drifted: PSI %.3g, KS %.3g (%s)",
-								   model->features[j].name, psi, ks, fs));
-		status = worse(status, fs);
-	}
-	appendStringInfoString(&drift, "}, \"prediction\": ");
-	{
-		double		psi,
-					ks;
-		const char *ps = drift_json(&drift, &pb, &pt, false, &psi, &ks);
-
-		if (strcmp(ps, "ok") != 0)
-			append_reason(&reasons, &nreasons,
-						  psprintf("predictions drifted: PSI %.3g, KS %.3g (%s)", psi, ks, ps));
-		status = worse(status, ps);
-	}
-	appendStringInfoChar(&drift, '}');
-
-	/* record */
-	{
-		Oid			types[10] = {INT8OID, INT4OID, TEXTOID, INT8OID, INT8OID, JSONBOID,
-		JSONBOID, TEXTOID, TEXTOID, TEXTOID};
-		Datum		args[10];
-		char		argnulls[11] = "          ";
-		bool		isnull;
-
-		args[0] = Int64GetDatum(row.id);
-		args[1] = Int32GetDatum(version);
-		args[2] = CStringGetTextDatum(qualified);
-		args[3] = Int64GetDatum(rows);
-		args[4] = Int64GetDatum(labelled);
-		args[5] = labelled > 0 ? JsonbPGetDatum(mm_jsonb_from_cstring(metrics.data)) : (Datum) 0;
-		if (labelled == 0)
-			argnulls[5] = 'n';
-		args[6] = JsonbPGetDatum(mm_jsonb_from_cstring(drift.data));
-		args[7] = CStringGetTextDatum(status);
-		args[8] = CStringGetTextDatum(psprintf("[%s]", reasons.data));
-		args[9] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
-		mm_registry_exec("INSERT INTO modelmgr.evaluations (model_id, version, kind, relation, rows, "
-						 "labelled_rows, metrics, drift, status, reasons, evaluated_by) "
-						 "VALUES ($1, $2, 'monitor', $3, $4, $5, $6, $7, $8, "
-						 "ARRAY(SELECT pg_catalog.jsonb_array_elements_text($9::pg_catalog.jsonb)), "
-						 "$10::pg_catalog.name) RETURNING id, reasons",
-						 10, types, args, argnulls, false, 0);
-		evaluation_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		values[6] = SPI_datumTransfer(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull),
-									  false, -1);
-	}
+	has_metrics = scoring_metrics(&s, &metrics, &reasons, &nreasons, &status);
+	scoring_drift(&s, &drift, &reasons, &nreasons, &status);
+	evaluation_id = record_evaluation(&s, "monitor", has_metrics ? metrics.data : NULL,
+									  drift.data, status, reasons.data, &stored_reasons);
 	SPI_finish();
 
 	MemoryContextSwitchTo(fncxt);
 	InitMaterializedSRF(fcinfo, 0);
 	values[0] = Int64GetDatum(evaluation_id);
-	values[1] = CStringGetTextDatum(name);
-	values[2] = Int32GetDatum(version);
-	values[3] = Int64GetDatum(rows);
-	values[4] = Int64GetDatum(labelled);
+	values[1] = CStringGetTextDatum(s.name);
+	values[2] = Int32GetDatum(s.version);
+	values[3] = Int64GetDatum(s.rows);
+	values[4] = Int64GetDatum(s.labelled);
 	values[5] = CStringGetTextDatum(status);
-	values[7] = labelled > 0 ? JsonbPGetDatum(mm_jsonb_from_cstring(metrics.data)) : (Datum) 0;
-	nulls[7] = labelled == 0;
+	values[6] = stored_reasons;
+	values[7] = has_metrics ? JsonbPGetDatum(mm_jsonb_from_cstring(metrics.data)) : (Datum) 0;
+	nulls[7] = !has_metrics;
 	values[8] = JsonbPGetDatum(mm_jsonb_from_cstring(drift.data));
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	mm_model_free(model);
+	scoring_free(&s);
 	return (Datum) 0;
+}
+
+/*
+ * evaluate(name, relation [, version]): the metrics of the version on a
+ * labelled relation, recorded in modelmgr.evaluations (kind 'evaluate',
+ * no drift; the status says whether the metrics degraded against the
+ * version's test metrics).
+ */
+Datum
+mm_evaluate(PG_FUNCTION_ARGS)
+{
+	MemoryContext fncxt = CurrentMemoryContext;
+	Scoring		s;
+	StringInfoData metrics,
+				reasons;
+	int			nreasons = 0;
+	const char *status = "ok";
+	Datum		stored_reasons;
+	Jsonb	   *result;
+
+	scoring_run(fcinfo, &s, "evaluate", false);
+	if (s.labelled == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("relation %s has no rows with a value of target column \"%s\"",
+						s.qualified, s.model->target),
+				 errhint("evaluate() needs labelled rows; monitor() measures drift without them.")));
+	if (s.classifier && s.n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("none of the " INT64_FORMAT " labelled rows of relation %s has a class that version %d of model \"%s\" knows",
+						s.labelled, s.qualified, s.version, s.name),
+				 errdetail("Labels are compared with the model's classes as text: booleans as true and false, integers in decimal."),
+				 errhint("modelmgr.classes(name, version) shows the classes.")));
+	initStringInfo(&reasons);
+	initStringInfo(&metrics);
+	scoring_metrics(&s, &metrics, &reasons, &nreasons, &status);
+	record_evaluation(&s, "evaluate", metrics.data, NULL, status, reasons.data, &stored_reasons);
+	SPI_finish();
+
+	MemoryContextSwitchTo(fncxt);
+	result = mm_jsonb_from_cstring(metrics.data);
+	scoring_free(&s);
+	PG_RETURN_JSONB_P(result);
 }
 
 /*
@@ -547,9 +1116,10 @@ mm_can_see(PG_FUNCTION_ARGS)
 /*
  * model_health: per visible model with a deployed version, the worst of
  * the latest monitor() status of that version (with its reasons) and a
- * worsening moving average: the mean rmse of the last modelmgr.health_window
- * evaluations with metrics above the mean of the window before it by more
- * than modelmgr.metric_warning (alert above metric_alert).
+ * worsening moving average: the mean rmse (regressors) or error rate
+ * (classifiers) of the last modelmgr.health_window monitor() runs with
+ * metrics above the mean of the window before it by more than
+ * modelmgr.metric_warning (alert above metric_alert).
  */
 Datum
 mm_model_health_1_0(PG_FUNCTION_ARGS)
@@ -574,13 +1144,14 @@ mm_model_health_1_0(PG_FUNCTION_ARGS)
 		Oid			types[2] = {INT8OID, INT4OID};
 		Datum		args[2];
 		const char *status = "ok";
+		const char *metric = "rmse";
 		StringInfoData why;
 		Datum		values[6];
 		bool		nulls[6] = {false, false, false, false, false, false};
 		TimestampTz last = 0;
 		int64		count;
-		double	   *rmse;
-		int			nrmse = 0;
+		double	   *series;
+		int			nseries = 0;
 
 		if (!DatumGetBool(DirectFunctionCall1(mm_can_see, Int64GetDatum(id))))
 			continue;
@@ -588,16 +1159,18 @@ mm_model_health_1_0(PG_FUNCTION_ARGS)
 		args[0] = Int64GetDatum(id);
 		args[1] = Int32GetDatum(version);
 		mm_registry_exec("SELECT status, pg_catalog.array_to_string(reasons, '; '), evaluated_at, "
-						 "(metrics OPERATOR(pg_catalog.->>) 'rmse')::pg_catalog.float8 "
+						 "COALESCE((metrics OPERATOR(pg_catalog.->>) 'rmse')::pg_catalog.float8, "
+						 "(metrics OPERATOR(pg_catalog.->>) 'error_rate')::pg_catalog.float8), "
+						 "metrics OPERATOR(pg_catalog.?) 'error_rate' "
 						 "FROM modelmgr.evaluations WHERE model_id OPERATOR(pg_catalog.=) $1 "
 						 "AND version OPERATOR(pg_catalog.=) $2 AND kind OPERATOR(pg_catalog.=) 'monitor' "
 						 "ORDER BY id DESC", 2, types, args, NULL, true, 0);
 		count = (int64) SPI_processed;
-		rmse = palloc(sizeof(double) * (SPI_processed + 1));
+		series = palloc(sizeof(double) * (SPI_processed + 1));
 		for (uint64 e = 0; e < SPI_processed; e++)
 		{
-			bool		rmse_null;
-			Datum		d = SPI_getbinval(SPI_tuptable->vals[e], SPI_tuptable->tupdesc, 4, &rmse_null);
+			bool		value_null;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[e], SPI_tuptable->tupdesc, 4, &value_null);
 
 			if (e == 0)
 			{
@@ -605,10 +1178,15 @@ mm_model_health_1_0(PG_FUNCTION_ARGS)
 				appendStringInfoString(&why, SPI_getvalue(SPI_tuptable->vals[e], SPI_tuptable->tupdesc, 2));
 				last = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[e], SPI_tuptable->tupdesc, 3, &isnull));
 			}
-			if (!rmse_null)
-				rmse[nrmse++] = DatumGetFloat8(d);
+			if (!value_null)
+			{
+				if (nseries == 0 &&
+					DatumGetBool(SPI_getbinval(SPI_tuptable->vals[e], SPI_tuptable->tupdesc, 5, &isnull)))
+					metric = "error rate";
+				series[nseries++] = DatumGetFloat8(d);
+			}
 		}
-		if (nrmse >= 2 * mm_health_window)
+		if (nseries >= 2 * mm_health_window)
 		{
 			double		recent = 0,
 						before = 0,
@@ -616,16 +1194,16 @@ mm_model_health_1_0(PG_FUNCTION_ARGS)
 
 			for (int k = 0; k < mm_health_window; k++)
 			{
-				recent += rmse[k];
-				before += rmse[mm_health_window + k];
+				recent += series[k];
+				before += series[mm_health_window + k];
 			}
 			rise = before > 0 ? recent / before - 1.0 : 0;
 			if (rise >= mm_metric_warning)
 			{
 				const char *ms = rise >= mm_metric_alert ? "alert" : "warning";
 
-				appendStringInfo(&why, "%smoving average rmse of the last %d evaluations rose %.0f%% over the %d before",
-								 why.len ? "; " : "", mm_health_window, 100 * rise, mm_health_window);
+				appendStringInfo(&why, "%smoving average %s of the last %d evaluations rose %.0f%% over the %d before",
+								 why.len ? "; " : "", metric, mm_health_window, 100 * rise, mm_health_window);
 				status = worse(status, ms);
 			}
 		}

@@ -671,6 +671,16 @@ map_row(FunctionCallInfo fcinfo, CallCache *cc, const mm_model *model,
 	cc->tupTypmod = tupTypmod;
 }
 
+/* A categorical feature whose vocabulary is booleans spelled as text. */
+static bool
+boolean_feature(const mm_feature *f)
+{
+	for (uint32 c = 0; c < f->n_categories; c++)
+		if (strcmp(f->categories[c], "true") != 0 && strcmp(f->categories[c], "false") != 0)
+			return false;
+	return true;
+}
+
 /* The category index of a categorical feature's column value. */
 static double
 category_value(const mm_predictor *p, CallCache *cc, uint32 f, Datum d)
@@ -704,7 +714,15 @@ category_value(const mm_predictor *p, CallCache *cc, uint32 f, Datum d)
 	}
 	{
 		int32		idx = mm_encoder_category(p->enc, f, bytes, len);
+		bool		b;
 
+		/*
+		 * A boolean feature given as another type (1, 't', 'yes'): read it
+		 * as training's boolean column would have been read.
+		 */
+		if (idx < 0 && cc->readas[f] != READ_BOOL && boolean_feature(&p->model->features[f]) &&
+			parse_bool_with_len(bytes, len, &b))
+			idx = mm_encoder_category(p->enc, f, b ? "true" : "false", b ? 4 : 5);
 		if (str)
 			pfree(str);
 		return (double) idx;

@@ -20,6 +20,7 @@
 #include <math.h>
 
 #include "miscadmin.h"
+#include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
 
@@ -462,4 +463,142 @@ mm_matrix_score_champion(void *arg, int64 model_id, int32 champion, char **reaso
 	*reason = psprintf("test %s %.6g vs %.6g of version %d on the same " INT64_FORMAT " held-out rows",
 					   metric, ours, theirs, champion, run->n_test);
 	return run->classification ? ours > theirs : ours < theirs;
+}
+
+/* ---- any model on the held-out rows ------------------------------------ */
+
+/*
+ * The task's metrics of model m on run's held-out rows (run from
+ * mm_matrix_read), as JSON into out; *rows scored, and the mean time of
+ * one prediction.  False when m cannot read these rows (a feature that is
+ * not one of the columns read, of the same kind) or predict one of them.
+ */
+bool
+mm_matrix_model_metrics(MatrixRun *run, const mm_model *m, StringInfo out,
+						int64 *rows, double *seconds_per_row)
+{
+	int		   *col = palloc(sizeof(int) * Max(m->n_features, 1));
+	int32	  **cat = palloc(sizeof(int32 *) * Max(m->n_features, 1));
+	double	   *x = palloc(sizeof(double) * Max(m->n_features, 1));
+	bool	   *xn = palloc(sizeof(bool) * Max(m->n_features, 1));
+	int32		K = (int32) m->n_classes;
+	mm_encoder *enc;
+	mm_predictor *pred;
+	mm_error	err;
+	int32	   *y = NULL,
+			   *cls = NULL,
+			   *class_of_code = NULL;
+	double	   *proba = NULL,
+			   *score = NULL,
+			   *yv = NULL,
+			   *yhat = NULL;
+	int64		n = 0;
+	instr_time	start,
+				spent;
+
+	mm_error_clear(&err);
+	if (mm_encoder_new(m, &enc, &err) != MM_OK || !map_champion(run, m, enc, col, cat) ||
+		mm_predictor_new(m, &pred, &err) != MM_OK ||
+		(m->n_classes > 0) != run->classification)
+		return false;
+	if (run->classification)
+	{
+		/* the row's label -> the model's class index, or -1 */
+		class_of_code = palloc(sizeof(int32) * Max(run->label_dict.n, 1));
+		for (int32 c = 0; c < run->label_dict.n; c++)
+		{
+			class_of_code[c] = -1;
+			for (int32 k = 0; k < K; k++)
+				if (strcmp(m->classes[k], run->label_dict.labels[c]) == 0)
+					class_of_code[c] = k;
+		}
+		y = palloc_extended(sizeof(int32) * Max(run->n, 1), MCXT_ALLOC_HUGE);
+		cls = palloc_extended(sizeof(int32) * Max(run->n, 1), MCXT_ALLOC_HUGE);
+		score = palloc_extended(sizeof(double) * Max(run->n, 1), MCXT_ALLOC_HUGE);
+		if (pred->has_proba)
+			proba = palloc_extended(sizeof(double) * K * Max(run->n, 1), MCXT_ALLOC_HUGE);
+	}
+	else
+	{
+		yv = palloc_extended(sizeof(double) * Max(run->n, 1), MCXT_ALLOC_HUGE);
+		yhat = palloc_extended(sizeof(double) * Max(run->n, 1), MCXT_ALLOC_HUGE);
+	}
+	INSTR_TIME_SET_ZERO(spent);
+	for (int64 r = 0; r < run->n; r++)
+	{
+		mm_status	st;
+
+		if (!run->is_test[r] || (run->classification && class_of_code[(int32) run->y[r]] < 0))
+			continue;
+		if ((r & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+		for (uint32 k = 0; k < m->n_features; k++)
+		{
+			double		v = run->raw[(Size) r * run->p + col[k]];
+
+			xn[k] = isnan(v);
+			x[k] = xn[k] ? 0 : cat[k] ? cat[k][(int32) v] : v;
+		}
+		INSTR_TIME_SET_CURRENT(start);
+		if (run->classification)
+			st = mm_predict_class(pred, x, xn, &cls[n], proba ? proba + (Size) n * K : NULL,
+								  &score[n], &err);
+		else
+			st = mm_predict_row(pred, x, xn, &yhat[n], &err);
+		INSTR_TIME_ACCUM_DIFF(spent, start, start);
+		{
+			instr_time	now;
+
+			INSTR_TIME_SET_CURRENT(now);
+			INSTR_TIME_ACCUM_DIFF(spent, now, start);
+		}
+		if (st != MM_OK)
+			return false;
+		if (run->classification)
+			y[n] = class_of_code[(int32) run->y[r]];
+		else
+			yv[n] = run->y[r];
+		n++;
+	}
+	*rows = n;
+	*seconds_per_row = n > 0 ? INSTR_TIME_GET_DOUBLE(spent) / n : NAN;
+	if (n == 0)
+		return false;
+	if (run->classification)
+	{
+		mm_class_metrics cm;
+
+		mm_error_clear(&err);
+		raise_core(mm_class_metrics_compute(y, cls, proba, K == 2 ? score : NULL, n, K, &cm, &err), &err);
+		mm_class_metrics_json(out, &cm);
+		mm_class_metrics_free(&cm);
+	}
+	else
+	{
+		double		sse = 0,
+					sae = 0,
+					sum = 0,
+					sst = 0;
+
+		for (int64 i = 0; i < n; i++)
+			sum += yv[i];
+		for (int64 i = 0; i < n; i++)
+		{
+			sse += (yv[i] - yhat[i]) * (yv[i] - yhat[i]);
+			sae += fabs(yv[i] - yhat[i]);
+			sst += (yv[i] - sum / n) * (yv[i] - sum / n);
+		}
+		appendStringInfo(out, "{\"rows\": " INT64_FORMAT ", \"mse\": ", n);
+		mm_json_number(out, sse / n);
+		appendStringInfoString(out, ", \"rmse\": ");
+		mm_json_number(out, sqrt(sse / n));
+		appendStringInfoString(out, ", \"mae\": ");
+		mm_json_number(out, sae / n);
+		appendStringInfoString(out, ", \"r2\": ");
+		mm_json_number(out, sst > 0 ? 1.0 - sse / sst : NAN);
+		appendStringInfoChar(out, '}');
+	}
+	mm_predictor_free(pred);
+	mm_encoder_free(enc);
+	return true;
 }

@@ -44,6 +44,7 @@
 #include "mm_enet.h"
 #include "mm_glm.h"
 #include "mm_linreg.h"
+#include "mm_mlp.h"
 #include "mm_pg.h"
 #include "mm_stats.h"
 #include "mm_svm.h"
@@ -373,6 +374,37 @@ resolve_classes(MatrixRun *run, mm_model *model)
 		}
 }
 
+static bool
+is_mlp(const MatrixRun *run)
+{
+	return run->algorithm == MM_ALGO_MLP_CLASSIFIER || run->algorithm == MM_ALGO_MLP_REGRESSOR;
+}
+
+/*
+ * Networks see z-scores of the numeric features: the model records the
+ * training mean and standard deviation as the feature's center and scale,
+ * which the encoder applies at training and prediction alike.
+ */
+static void
+standardize_feature(const MatrixRun *run, int j, mm_feature *f)
+{
+	double		ss = 0;
+	int64		cnt = 0;
+
+	for (int64 r = 0; r < run->n; r++)
+	{
+		double		v = run->raw[(Size) r * run->p + j];
+
+		if (!run->is_test[r] && !isnan(v))
+		{
+			ss += (v - f->impute_value) * (v - f->impute_value);
+			cnt++;
+		}
+	}
+	f->center = f->impute_value;
+	f->scale = ss > 0 ? sqrt(ss / cnt) : 1.0;
+}
+
 /* The features of the model: kinds, vocabularies, imputation. */
 static void
 resolve_features(MatrixRun *run, mm_model *model)
@@ -439,6 +471,8 @@ resolve_features(MatrixRun *run, mm_model *model)
 						 errmsg("feature column \"%s\" is NULL in every training row", run->in->features[j]),
 						 errhint("Leave it out of features.")));
 			f->impute_value = sum / cnt;
+			if (is_mlp(run))
+				standardize_feature(run, j, f);
 		}
 		run->impute[j] = f->impute_value;
 	}
@@ -718,6 +752,118 @@ fit_svm(MatrixRun *run, double *X, const int32 *labels, int64 n, uint32 width,
 	unstandardize(coef, intercept, M, width, mean, sd);
 }
 
+/* hidden_layers: "100", "64,32" or "" */
+static void
+parse_hidden_layers(const char *spec, mm_mlp_options *opt)
+{
+	const char *p = spec;
+
+	opt->n_hidden = 0;
+	while (*p)
+	{
+		char	   *end;
+		long		w = strtol(p, &end, 10);
+
+		if (end == p || w < 1 || w > 10000 || opt->n_hidden == MM_MLP_MAX_HIDDEN ||
+			(*end != ',' && *end != '\0'))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("parameter \"hidden_layers\" must list at most %d widths of 1 to 10000, comma separated, not \"%s\"",
+							MM_MLP_MAX_HIDDEN, spec),
+					 errhint("For example '{\"hidden_layers\": \"64,32\"}'.")));
+		opt->hidden[opt->n_hidden++] = (int32_t) w;
+		p = *end == ',' ? end + 1 : end;
+	}
+}
+
+/* Train the network and store its layers as tensors W1.., b1.. */
+static void
+fit_mlp(MatrixRun *run, const double *X, const int32 *labels, const double *targets,
+		int64 n, uint32 width)
+{
+	const mm_param_values *pv = &run->spec->params;
+	mm_mlp_options opt;
+	mm_mlp_info info;
+	mm_mlp_net *net;
+	mm_error	err;
+	bool		classifier = run->algorithm == MM_ALGO_MLP_CLASSIFIER;
+	int32		K = classifier ? run->n_classes : 1;
+
+	mm_mlp_default_options(&opt);
+	parse_hidden_layers(mm_param_string(pv, "hidden_layers"), &opt);
+	opt.activation = strcmp(mm_param_string(pv, "activation"), "tanh") == 0 ? MM_MLP_TANH : MM_MLP_RELU;
+	opt.solver = strcmp(mm_param_string(pv, "solver"), "sgd") == 0 ? MM_MLP_SGD : MM_MLP_ADAM;
+	opt.learning_rate = mm_param_number(pv, "learning_rate");
+	opt.momentum = mm_param_number(pv, "momentum");
+	opt.batch_size = (int32) mm_param_number(pv, "batch_size");
+	opt.max_epochs = (int32) mm_param_number(pv, "max_epochs");
+	opt.l2 = mm_param_number(pv, "l2");
+	opt.early_stopping = mm_param_bool(pv, "early_stopping");
+	opt.validation_fraction = mm_param_number(pv, "validation_fraction");
+	opt.n_iter_no_change = (int32) mm_param_number(pv, "n_iter_no_change");
+	opt.tol = mm_param_number(pv, "tol");
+	opt.seed = run->spec->seed;
+	{
+		size_t		bytes = mm_mlp_work_bytes(n, width, K, &opt);
+
+		if (bytes == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the network is too large"),
+					 errhint("Use fewer or narrower hidden layers.")));
+		mm_charge_memory(&run->mem_used, bytes, "the network and its optimizer state");
+	}
+	mm_error_clear(&err);
+	if (!classifier)
+	{
+		/* the network learns z-scores of the target; the model maps back */
+		double		m = 0,
+					ss = 0;
+		double	   *z = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+
+		for (int64 i = 0; i < n; i++)
+			m += targets[i];
+		m /= n;
+		for (int64 i = 0; i < n; i++)
+			ss += (targets[i] - m) * (targets[i] - m);
+		ss = ss > 0 ? sqrt(ss / n) : 1.0;
+		for (int64 i = 0; i < n; i++)
+			z[i] = (targets[i] - m) / ss;
+		raise_core(mm_model_set_attr(run->model, "target_center", m, &err), &err);
+		raise_core(mm_model_set_attr(run->model, "target_scale", ss, &err), &err);
+		targets = z;
+	}
+	raise_core(mm_mlp_fit(X, n, width, classifier ? labels : NULL, classifier ? NULL : targets,
+						  K, &opt, &net, &info, &err), &err);
+	if (!info.converged)
+		ereport(NOTICE,
+				(errmsg("%s ran all %d epochs without meeting its stopping rule (last loss %g)",
+						mm_algorithm_name(run->algorithm), info.epochs, info.loss),
+				 errhint("Raise params max_epochs, or accept the model as it is.")));
+	for (int32 l = 0; l < net->L; l++)
+	{
+		char		name[16];
+		mm_tensor  *t;
+
+		snprintf(name, sizeof(name), "W%d", l + 1);
+		t = mm_model_add_tensor(run->model, name, MM_DTYPE_F64, net->out[l], net->in[l], &err);
+		if (!t)
+			mm_raise(&err);
+		memcpy(t->values, net->W[l], sizeof(double) * net->out[l] * net->in[l]);
+		snprintf(name, sizeof(name), "b%d", l + 1);
+		t = mm_model_add_tensor(run->model, name, MM_DTYPE_F64, 1, net->out[l], &err);
+		if (!t)
+			mm_raise(&err);
+		memcpy(t->values, net->b[l], sizeof(double) * net->out[l]);
+	}
+	raise_core(mm_model_set_attr(run->model, "layers", net->L, &err), &err);
+	raise_core(mm_model_set_attr(run->model, "activation", net->activation, &err), &err);
+	raise_core(mm_model_set_attr(run->model, "epochs", info.epochs, &err), &err);
+	mm_mlp_net_free(net);
+}
+
+static void add_param_attrs(MatrixRun *run);
+
 /* Fit and store the parameters in the model. */
 static void
 fit_model(MatrixRun *run)
@@ -732,6 +878,18 @@ fit_model(MatrixRun *run)
 	mm_tensor  *t;
 	mm_error	err;
 
+	if (width == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the features leave no input: every categorical feature has a single category in the training rows"),
+				 errhint("Leave those columns out of features.")));
+	if (is_mlp(run))
+	{
+		fit_mlp(run, X, labels, targets, run->n_train, width);
+		pfree(X);
+		add_param_attrs(run);
+		return;
+	}
 	switch (run->algorithm)
 	{
 		case MM_ALGO_SOFTMAX_REGRESSION:
@@ -759,11 +917,6 @@ fit_model(MatrixRun *run)
 	}
 	pfree(X);
 	mm_error_clear(&err);
-	if (width == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("the features leave no input: every categorical feature has a single category in the training rows"),
-				 errhint("Leave those columns out of features.")));
 	t = mm_model_add_tensor(run->model, "coef", MM_DTYPE_F64, rows, width, &err);
 	if (!t)
 		mm_raise(&err);
@@ -773,6 +926,16 @@ fit_model(MatrixRun *run)
 		mm_raise(&err);
 	memcpy(t->values, intercept, sizeof(double) * rows);
 	raise_core(mm_model_set_attr(run->model, "fit_intercept", run->fit_intercept ? 1 : 0, &err), &err);
+	add_param_attrs(run);
+}
+
+/* Numeric params as model attributes (what the model was trained with). */
+static void
+add_param_attrs(MatrixRun *run)
+{
+	mm_error	err;
+
+	mm_error_clear(&err);
 	for (int i = 0; i < run->spec->params.spec->nparams; i++)
 	{
 		const mm_param_spec *ps = &run->spec->params.spec->params[i];
@@ -830,7 +993,9 @@ mm_run_matrix_training(const mm_train_spec *spec, const mm_train_input *in,
 	run->algorithm = mm_algorithm_from_name(spec->alg->name);
 	run->classification = in->class_target;
 	run->impute_error = strcmp(mm_param_string(&spec->params, "impute"), "error") == 0;
-	run->fit_intercept = mm_param_bool(&spec->params, "fit_intercept");
+	/* networks always have biases */
+	run->fit_intercept = !mm_param_exists(&spec->params, "fit_intercept") ||
+		mm_param_bool(&spec->params, "fit_intercept");
 	run->dicts = palloc0(sizeof(LabelDict) * Max(run->p, 1));
 	run->values = palloc(sizeof(double) * Max(run->p, 1));
 	run->nulls = palloc(sizeof(bool) * Max(run->p, 1));
@@ -934,4 +1099,50 @@ mm_run_matrix_training(const mm_train_spec *spec, const mm_train_input *in,
 	mm_encoder_free(run->enc);
 	mm_model_free(run->model);
 	MemoryContextDelete(runcxt);
+}
+
+/* ---- reading rows for another purpose -------------------------------- */
+
+/*
+ * Read relid's rows as a training of algorithm on (target, features) with
+ * this seed and test_fraction would, so that the held-out rows are the
+ * ones that training held out (prune, quantize and compare evaluate on
+ * them).  With sample > 0, only the first sample rows are read and every
+ * one counts as held out.  Caller is connected to SPI; the result lives in
+ * the current memory context.
+ */
+MatrixRun *
+mm_matrix_read(const char *algorithm, Oid relid, const char *target,
+			   ArrayType *features, uint64 seed, double fraction, int64 sample)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	mm_train_spec *spec = palloc0(sizeof(mm_train_spec));
+	mm_train_input *in = palloc0(sizeof(mm_train_input));
+	MatrixRun  *run = palloc0(sizeof(MatrixRun));
+	Size		batch_bytes;
+	char	   *query;
+
+	spec->alg = mm_find_algorithm(algorithm);
+	mm_parse_params(spec->alg, NULL, &spec->params);
+	spec->seed = seed;
+	spec->test_fraction = fraction;
+	mm_resolve_train_input(relid, target, features, NULL, algorithm,
+						   strcmp(spec->alg->task, "regression") != 0, in);
+	run->spec = spec;
+	run->in = in;
+	run->p = in->p;
+	run->algorithm = mm_algorithm_from_name(algorithm);
+	run->classification = in->class_target;
+	run->dicts = palloc0(sizeof(LabelDict) * Max(run->p, 1));
+	run->values = palloc(sizeof(double) * Max(run->p, 1));
+	run->nulls = palloc(sizeof(bool) * Max(run->p, 1));
+	mm_fetch_rows(run->p + 1, &batch_bytes);
+	mm_charge_memory(&run->mem_used, batch_bytes, "a batch of rows read");
+	query = sample > 0 ? psprintf("%s LIMIT " INT64_FORMAT, in->query, sample) : in->query;
+	mm_scan_rows(query, run->p + 1, matrix_scan_row, run);
+	MemoryContextSwitchTo(cxt);
+	if (sample > 0)
+		for (int64 r = 0; r < run->n; r++)
+			run->is_test[r] = true;
+	return run;
 }

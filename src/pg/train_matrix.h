@@ -86,7 +86,14 @@ extern void mm_matrix_row_values(MatrixRun *run, int64 r);
 /* The class index of row r (-1 for a held-out row of an unknown class). */
 extern int32 mm_matrix_row_class(const MatrixRun *run, int64 r);
 
+extern MatrixRun *mm_matrix_read(const char *algorithm, Oid relid,
+								 const char *target, ArrayType *features,
+								 uint64 seed, double fraction, int64 sample);
+
 /* train_eval.c */
+extern bool mm_matrix_model_metrics(MatrixRun *run, const mm_model *m,
+									StringInfo out, int64 *rows,
+									double *seconds_per_row);
 extern void mm_class_metrics_json(StringInfo buf, const mm_class_metrics *m);
 extern void mm_matrix_predict_all(MatrixRun *run);
 extern char *mm_matrix_metrics_json(MatrixRun *run);

@@ -352,3 +352,26 @@ CREATE FUNCTION modelmgr.evaluate(name text, relation regclass, version integer 
     AS 'MODULE_PATHNAME', 'mm_evaluate' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION modelmgr.evaluate(text, regclass, integer) IS
     'The task''s metrics of a version (default: the deployed one) on a labelled relation (read with the caller''s rights), recorded in modelmgr.evaluations with kind evaluate.';
+COMMENT ON COLUMN modelmgr.algorithms.task IS 'regression, binary (two classes), multiclass (two or more), or classification (either, by the number of classes in the target).';
+
+-- Compression (issue 4): prune, quantize, compare
+CREATE FUNCTION modelmgr.prune(name text, version integer, method text DEFAULT 'magnitude',
+                               sparsity double precision DEFAULT 0.5, relation regclass DEFAULT NULL)
+RETURNS TABLE (name text, version integer, parent_version integer, operation text,
+               size_bytes integer, parent_size_bytes integer, metrics jsonb)
+    AS 'MODULE_PATHNAME', 'mm_prune_version' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION modelmgr.prune(text, integer, text, double precision, regclass) IS
+    'New version with weights pruned (magnitude per layer | global_magnitude | structured hidden units) to the given sparsity, stored sparsely; scored with its parent on the parent''s held-out rows (or on relation). Owner only; never deployed automatically.';
+CREATE FUNCTION modelmgr.quantize(name text, version integer, dtype text DEFAULT 'int8',
+                                  scheme text DEFAULT 'symmetric', granularity text DEFAULT 'channel',
+                                  relation regclass DEFAULT NULL)
+RETURNS TABLE (name text, version integer, parent_version integer, operation text,
+               size_bytes integer, parent_size_bytes integer, metrics jsonb)
+    AS 'MODULE_PATHNAME', 'mm_quantize_version' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION modelmgr.quantize(text, integer, text, text, text, regclass) IS
+    'New version with weights quantized to int8 (symmetric | asymmetric, per tensor | per channel; served by int8 kernels) or float16; scored with its parent on the parent''s held-out rows (or on relation). Owner only; never deployed automatically.';
+CREATE FUNCTION modelmgr.compare(name text, v1 integer, v2 integer, sample_rows integer DEFAULT 1000)
+RETURNS TABLE (property text, v1_value text, v2_value text, change double precision)
+    AS 'MODULE_PATHNAME', 'mm_compare' LANGUAGE C VOLATILE PARALLEL UNSAFE;
+COMMENT ON FUNCTION modelmgr.compare(text, integer, integer, integer) IS
+    'Two versions side by side: algorithm, weight dtype, artifact size, parameter and non-zero counts, recorded test metrics, and prediction time per row over a sample of the source relation; change = v2 - v1. Needs USE.';

@@ -1148,15 +1148,13 @@ test_shape_errors(void **state)
 	m->n_tensors = 2;
 	mm_model_free(m);
 
-	/* MLPs are not servable */
+	/* MLPs without their network tensors (W1, b1, ...) are corrupt */
 	m = MixedLinearModel();
 	m->algorithm = MM_ALGO_MLP_REGRESSOR;
-	assert_int_equal(TryPredictor(m, &err), MM_ERR_UNSUPPORTED);
-	assert_string_equal(err.message,
-						"prediction for algorithm mlp_regressor is not supported by this version");
+	assert_int_equal(TryPredictor(m, &err), MM_ERR_CORRUPT);
 	mm_model_free(m);
 	m = Classifier(MM_ALGO_MLP_CLASSIFIER, 3, 3, coef, icpt);
-	assert_int_equal(TryPredictor(m, &err), MM_ERR_UNSUPPORTED);
+	assert_int_equal(TryPredictor(m, &err), MM_ERR_CORRUPT);
 	mm_model_free(m);
 }
 
