@@ -11,7 +11,7 @@ OBJS = $(CORE_SRCS:.c=.o) $(PG_SRCS:.c=.o)
 DATA = $(sort $(wildcard src/sql/modelmgr--*.sql))
 # pg_regress tests, in this order (setup creates the extension; later files
 # build on earlier ones only through what setup leaves).
-REGRESS = setup model_type linear_fit nist train predict registry security bad_input regularized classifiers classifier_behaviour lifecycle export monitoring monitor_classifier reliability upgrade
+REGRESS = setup model_type linear_fit nist train predict registry security bad_input regularized classifiers classifier_behaviour compression group_by lifecycle export monitoring monitor_classifier reliability upgrade
 REGRESS_OPTS = --inputdir=. --outputdir=results_dir
 
 # -ffp-contract=off: no fused multiply-add contraction, so prediction is

@@ -198,7 +198,9 @@ SELECT version FROM modelmgr.train('bi_new', 'linear_regression', 'bi_data', 'y'
 \echo :LAST_ERROR_SQLSTATE
 SELECT version FROM modelmgr.train('bi_new', 'linear_regression', 'bi_data', 'y', deploy => NULL);
 \echo :LAST_ERROR_SQLSTATE
-SELECT version FROM modelmgr.train('bi_new', 'linear_regression', 'bi_data', 'y', group_by => ARRAY['category']);
+SELECT version FROM modelmgr.train('bi_new', 'linear_regression', 'bi_data', 'y', group_by => ARRAY['no_such_column']);
+\echo :LAST_ERROR_SQLSTATE
+SELECT version FROM modelmgr.train('bi_new', 'linear_regression', 'bi_data', 'y', group_by => ARRAY[NULL]::text[]);
 \echo :LAST_ERROR_SQLSTATE
 
 -- ---------------------------------------------------------------------------

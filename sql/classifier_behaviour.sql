@@ -86,7 +86,7 @@ GROUP BY 1 ORDER BY 1;
 SELECT m AS model, w.class, count(*) AS weights,
        string_agg(w.feature || COALESCE('=' || w.category, ''), ', ' ORDER BY w.n) AS columns
 FROM unnest(ARRAY['cb_bool', 'cb_text', 'cb_svm']) m,
-     LATERAL modelmgr.weights(m) WITH ORDINALITY w(feature, category, class, weight, n)
+     LATERAL modelmgr.weights(m) WITH ORDINALITY w(feature, category, class, weight, group_key, n)
 GROUP BY 1, 2 ORDER BY 1, 2;
 
 -- the weights reproduce the predictions: softmax of the linear scores is

@@ -15,6 +15,10 @@
  * which stored values to drop, and lays the survivors out dense or CSR.
  * Magnitude and global pruning only drop values; structured pruning only
  * removes rows and columns.
+ *
+ * A grouped model (whose top level has no tensors) is pruned or quantized
+ * group by group: each sub-model goes through mm_prune or mm_quantize on
+ * its own, and the results are put back under the same keys.
  */
 #include "mm_compress.h"
 
@@ -77,6 +81,54 @@ CopyTensor(mm_model *m, const mm_tensor *t, mm_error *err)
 	return MM_OK;
 }
 
+/*
+ * The group columns and groups of model into m, as they are (not through
+ * mm_model_add_group, which would refuse groups out of order: a copy
+ * copies, whatever it is given).
+ */
+static mm_status
+CopyGroups(mm_model *m, const mm_model *model, mm_error *err)
+{
+	uint32_t	n_keys = model->n_group_columns;
+	uint32_t	g;
+	uint32_t	i;
+	mm_status	st;
+
+	if (n_keys > 0)
+	{
+		m->group_columns = mm_model_alloc_array(n_keys, sizeof(char *));
+		if (m->group_columns == NULL)
+			return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+		m->n_group_columns = n_keys;
+		for (i = 0; i < n_keys; i++)
+			if ((m->group_columns[i] = mm_strdup(model->group_columns[i])) == NULL)
+				return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+	}
+	if (model->n_groups == 0)
+		return MM_OK;
+	m->groups = mm_model_alloc_array(model->n_groups, sizeof(mm_group));
+	if (m->groups == NULL)
+		return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+	for (g = 0; g < model->n_groups; g++)
+	{
+		const mm_group *src = &model->groups[g];
+		mm_group   *dst = &m->groups[g];
+
+		m->n_groups = g + 1;	/* so that mm_model_free frees this one */
+		dst->keys = mm_alloc0((n_keys == 0 ? 1 : n_keys) * sizeof(char *));
+		if (dst->keys == NULL)
+			return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+		for (i = 0; i < n_keys && src->keys != NULL; i++)
+			if (src->keys[i] != NULL &&
+				(dst->keys[i] = mm_strdup(src->keys[i])) == NULL)
+				return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+		if (src->model != NULL &&
+			(st = mm_model_copy(src->model, &dst->model, err)) != MM_OK)
+			return st;
+	}
+	return MM_OK;
+}
+
 mm_status
 mm_model_copy(const mm_model *model, mm_model **out, mm_error *err)
 {
@@ -133,6 +185,8 @@ mm_model_copy(const mm_model *model, mm_model **out, mm_error *err)
 	for (i = 0; i < model->n_tensors; i++)
 		if ((st = CopyTensor(m, &model->tensors[i], err)) != MM_OK)
 			goto fail;
+	if ((st = CopyGroups(m, model, err)) != MM_OK)
+		goto fail;
 	*out = m;
 	return MM_OK;
 
@@ -762,6 +816,94 @@ PruneStructured(mm_model *m, uint32_t L, double s, mm_error *err)
 }
 
 /* ---------------------------------------------------------------------
+ * Grouped models: every group's sub-model on its own
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Put "group #g: " in front of the message of a failure inside group g
+ * (0-based), keeping its status, detail and hint.
+ */
+static mm_status
+InGroup(mm_error *err, uint32_t g, mm_status st)
+{
+	char		message[MM_MSG_LEN];
+	char		detail[MM_MSG_LEN];
+	char		hint[MM_MSG_LEN];
+
+	if (err == NULL || st == MM_ERR_NOMEM || st == MM_ERR_INTERRUPTED)
+		return st;
+	memcpy(message, err->message, MM_MSG_LEN);
+	memcpy(detail, err->detail, MM_MSG_LEN);
+	memcpy(hint, err->hint, MM_MSG_LEN);
+	mm_fail(err, st, "group #%u: %s", g + 1, message);
+	memcpy(err->detail, detail, MM_MSG_LEN);
+	memcpy(err->hint, hint, MM_MSG_LEN);
+	return st;
+}
+
+/* What CompressGroups applies to each sub-model. */
+typedef struct CompressOp
+{
+	bool		prune;			/* else quantize */
+	int			method;
+	double		sparsity;
+	int			dtype;
+	int			scheme;
+	int			granularity;
+} CompressOp;
+
+/*
+ * Prune or quantize a valid grouped model: a copy of its top level (which
+ * has no tensors) with the same group columns, and each group's sub-model
+ * pruned or quantized on its own, under the same keys.  Global pruning is
+ * thus global within each group.
+ */
+static mm_status
+CompressGroups(const mm_model *src, const CompressOp *op, mm_model **out,
+			   mm_error *err)
+{
+	mm_model	top = *src;
+	mm_model   *m;
+	uint32_t	g;
+	mm_status	st;
+
+	top.n_group_columns = 0;
+	top.group_columns = NULL;
+	top.n_groups = 0;
+	top.groups = NULL;
+	if ((st = mm_model_copy(&top, &m, err)) != MM_OK)
+		return st;
+	st = mm_model_set_group_columns(m, src->n_group_columns,
+									(const char *const *) src->group_columns,
+									err);
+	for (g = 0; g < src->n_groups && st == MM_OK; g++)
+	{
+		const mm_group *grp = &src->groups[g];
+		mm_model   *sub;
+
+		if (op->prune)
+			st = mm_prune(grp->model, op->method, op->sparsity, &sub, NULL,
+						  err);
+		else
+			st = mm_quantize(grp->model, op->dtype, op->scheme,
+							 op->granularity, &sub, err);
+		if (st != MM_OK)
+			st = InGroup(err, g, st);
+		else
+			st = mm_model_add_group(m, (const char *const *) grp->keys, sub,
+									err);
+	}
+	if (st != MM_OK)
+	{
+		mm_model_free(m);
+		return st;
+	}
+	*out = m;
+	return MM_OK;
+}
+
+/* ---------------------------------------------------------------------
  * mm_prune
  * ---------------------------------------------------------------------
  */
@@ -806,6 +948,14 @@ mm_prune(const mm_model *src, int method, double sparsity, mm_model **out,
 		mm_error_hint(err, "Use magnitude pruning.");
 		return MM_ERR_UNSUPPORTED;
 	}
+	if (src->n_groups > 0)
+	{
+		CompressOp	op = {true, method, sparsity, 0, 0, 0};
+
+		if ((st = CompressGroups(src, &op, &m, err)) != MM_OK)
+			return st;
+		goto done;
+	}
 	if ((st = WeightTensors(src, &widx, &nw, err)) != MM_OK)
 		return st;
 	for (w = 0; w < nw; w++)
@@ -849,6 +999,7 @@ mm_prune(const mm_model *src, int method, double sparsity, mm_model **out,
 		mm_model_free(m);
 		return st;
 	}
+done:
 	if (info)
 	{
 		info->params_before = mm_model_param_count(src);
@@ -1040,6 +1191,12 @@ mm_quantize(const mm_model *src, int dtype, int scheme, int granularity,
 	}
 	if ((st = mm_model_validate(src, err)) != MM_OK)
 		return st;
+	if (src->n_groups > 0)
+	{
+		CompressOp	op = {false, 0, 0.0, dtype, scheme, granularity};
+
+		return CompressGroups(src, &op, out, err);
+	}
 	if ((st = WeightTensors(src, &widx, &nw, err)) != MM_OK)
 		return st;
 	for (w = 0; w < nw; w++)

@@ -15,6 +15,13 @@
  * large allocation.  What is left (finiteness, sparse structure, names,
  * shapes) is mm_model_validate's job, shared with the writer.
  *
+ * A grouped model adds a GROUPS section (the group columns) and one GROUP
+ * section per group, which holds the group's keys and the sub-model's own
+ * complete artifact.  The writer writes that artifact in place (the same
+ * routine, with what is left of the size limit); the parser parses it
+ * recursively, refusing groups inside a group, and validates the whole
+ * model once at the end.
+ *
  * The format is canonical: the writer omits empty CLASSES and ATTRS
  * sections and the parser rejects empty ones, payloads must be consumed
  * exactly, and every reserved field is zero, so an accepted artifact is
@@ -25,13 +32,18 @@
 
 #include <string.h>
 
-/* Section tags, in the order they must appear. */
+/*
+ * Section tags.  Sections appear in increasing tag order, except CHECKSUM,
+ * which is always last (GROUPS and GROUP came later and go before it).
+ */
 #define TAG_MODEL		1
 #define TAG_FEATURES	2
 #define TAG_CLASSES		3
 #define TAG_ATTRS		4
 #define TAG_TENSOR		5
 #define TAG_CHECKSUM	6
+#define TAG_GROUPS		7
+#define TAG_GROUP		8
 
 #define XSTR(x) #x
 #define STR(x) XSTR(x)
@@ -61,6 +73,10 @@ SectionName(uint16_t tag)
 			return "TENSOR";
 		case TAG_CHECKSUM:
 			return "CHECKSUM";
+		case TAG_GROUPS:
+			return "GROUPS";
+		case TAG_GROUP:
+			return "GROUP";
 	}
 	return NULL;
 }
@@ -83,16 +99,19 @@ BeginSection(mm_buf *out, uint16_t tag)
 	return at;
 }
 
-/* Patch the payload length, unless the artifact is already too large. */
+/*
+ * Patch the payload length, unless the artifact that starts at `start` is
+ * already larger than `limit`.
+ */
 static bool
-EndSection(mm_buf *out, size_t start, size_t length_at)
+EndSection(mm_buf *out, size_t start, size_t limit, size_t length_at)
 {
 	size_t		payload;
 
 	if (out->failed)
 		return true;			/* reported as out of memory by the caller */
 	payload = out->len - length_at - 4;
-	if (out->len - start > MM_MAX_ARTIFACT)
+	if (out->len - start > limit)
 		return false;
 	mm_buf_patch_u32(out, length_at, (uint32_t) payload);
 	return true;
@@ -225,20 +244,57 @@ PutFeature(mm_buf *out, const mm_feature *f)
 		mm_buf_put_string(out, f->categories[j]);
 }
 
+static mm_status WriteArtifact(const mm_model *model, mm_buf *out,
+							   size_t limit, mm_error *err);
+
 /*
- * Validate, then append the artifact at out->len (so the caller may have
- * reserved a header of its own in front).  On failure out->len is restored.
+ * One GROUP section's payload: the keys, then the sub-model's complete
+ * artifact behind its length, which gets what is left of the `limit`
+ * bytes of the artifact that starts at `start`.  MM_ERR_LIMIT (out->len
+ * not restored: the caller does that) when nothing is left.
  */
-mm_status
-mm_model_serialize(const mm_model *model, mm_buf *out, mm_error *err)
+static mm_status
+PutGroup(mm_buf *out, const mm_group *g, uint32_t n_keys, size_t start,
+		 size_t limit, mm_error *err)
+{
+	size_t		length_at;
+	uint32_t	i;
+	mm_status	st;
+
+	for (i = 0; i < n_keys; i++)
+	{
+		mm_buf_put_u8(out, g->keys[i] == NULL ? 1 : 0);
+		if (g->keys[i] != NULL)
+			mm_buf_put_string(out, g->keys[i]);
+	}
+	length_at = out->len;
+	mm_buf_put_u32(out, 0);
+	if (out->failed)
+		return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+	if (out->len - start >= limit)
+		return MM_ERR_LIMIT;
+	st = WriteArtifact(g->model, out, limit - (out->len - start), err);
+	if (st != MM_OK)
+		return st;
+	mm_buf_patch_u32(out, length_at, (uint32_t) (out->len - length_at - 4));
+	return MM_OK;
+}
+
+/*
+ * Append the artifact of a valid model at out->len, refusing to make it
+ * larger than `limit` bytes (MM_MAX_ARTIFACT, or what is left of it for
+ * the artifact of a group).  On failure out->len is restored, except
+ * after an allocation failure.
+ */
+static mm_status
+WriteArtifact(const mm_model *model, mm_buf *out, size_t limit,
+			  mm_error *err)
 {
 	size_t		start = out->len;
 	size_t		at;
 	uint32_t	i;
 	mm_status	st;
 
-	if ((st = mm_model_validate(model, err)) != MM_OK)
-		return st;
 	if (out->failed)
 		return mm_fail(err, MM_ERR_NOMEM, "out of memory");
 
@@ -252,14 +308,14 @@ mm_model_serialize(const mm_model *model, mm_buf *out, mm_error *err)
 	mm_buf_put_u8(out, model->task);
 	mm_buf_put_u8(out, 0);
 	mm_buf_put_string(out, model->target);
-	if (!EndSection(out, start, at))
+	if (!EndSection(out, start, limit, at))
 		goto too_large;
 
 	at = BeginSection(out, TAG_FEATURES);
 	mm_buf_put_u32(out, model->n_features);
 	for (i = 0; i < model->n_features; i++)
 		PutFeature(out, &model->features[i]);
-	if (!EndSection(out, start, at))
+	if (!EndSection(out, start, limit, at))
 		goto too_large;
 
 	if (model->n_classes > 0)
@@ -268,7 +324,7 @@ mm_model_serialize(const mm_model *model, mm_buf *out, mm_error *err)
 		mm_buf_put_u32(out, model->n_classes);
 		for (i = 0; i < model->n_classes; i++)
 			mm_buf_put_string(out, model->classes[i]);
-		if (!EndSection(out, start, at))
+		if (!EndSection(out, start, limit, at))
 			goto too_large;
 	}
 
@@ -281,7 +337,7 @@ mm_model_serialize(const mm_model *model, mm_buf *out, mm_error *err)
 			mm_buf_put_string(out, model->attrs[i].name);
 			mm_buf_put_f64(out, model->attrs[i].value);
 		}
-		if (!EndSection(out, start, at))
+		if (!EndSection(out, start, limit, at))
 			goto too_large;
 	}
 
@@ -290,17 +346,40 @@ mm_model_serialize(const mm_model *model, mm_buf *out, mm_error *err)
 		const mm_tensor *t = &model->tensors[i];
 
 		if (!out->failed &&
-			TensorSectionSize(t) > MM_MAX_ARTIFACT - (out->len - start))
+			TensorSectionSize(t) > limit - (out->len - start))
 			goto too_large;
 		at = BeginSection(out, TAG_TENSOR);
 		PutTensor(out, t);
-		if (!EndSection(out, start, at))
+		if (!EndSection(out, start, limit, at))
+			goto too_large;
+	}
+
+	if (model->n_group_columns > 0)
+	{
+		at = BeginSection(out, TAG_GROUPS);
+		mm_buf_put_u32(out, model->n_group_columns);
+		for (i = 0; i < model->n_group_columns; i++)
+			mm_buf_put_string(out, model->group_columns[i]);
+		if (!EndSection(out, start, limit, at))
+			goto too_large;
+	}
+
+	for (i = 0; i < model->n_groups; i++)
+	{
+		at = BeginSection(out, TAG_GROUP);
+		st = PutGroup(out, &model->groups[i], model->n_group_columns, start,
+					  limit, err);
+		if (st == MM_ERR_LIMIT)
+			goto too_large;
+		if (st != MM_OK)
+			return st;
+		if (!EndSection(out, start, limit, at))
 			goto too_large;
 	}
 
 	if (out->failed)
 		return mm_fail(err, MM_ERR_NOMEM, "out of memory");
-	if (out->len - start > MM_MAX_ARTIFACT - CHECKSUM_LEN)
+	if (out->len - start + CHECKSUM_LEN > limit)
 		goto too_large;
 	mm_buf_patch_u32(out, start + 8, (uint32_t) (out->len - start + CHECKSUM_LEN));
 	{
@@ -323,6 +402,20 @@ too_large:
 				   "model artifact would be larger than the 1 GB limit");
 }
 
+/*
+ * Validate, then append the artifact at out->len (so the caller may have
+ * reserved a header of its own in front).  On failure out->len is restored.
+ */
+mm_status
+mm_model_serialize(const mm_model *model, mm_buf *out, mm_error *err)
+{
+	mm_status	st;
+
+	if ((st = mm_model_validate(model, err)) != MM_OK)
+		return st;
+	return WriteArtifact(model, out, MM_MAX_ARTIFACT, err);
+}
+
 /* ---------------------------------------------------------------------
  * Parser
  * ---------------------------------------------------------------------
@@ -333,7 +426,18 @@ typedef struct Parser
 	mm_model   *model;
 	mm_error   *err;
 	const char *section;		/* name of the section being read */
+	bool		in_group;		/* the artifact of a group (no groups) */
 } Parser;
+
+/* What the first walk over the sections counts. */
+typedef struct SectionCounts
+{
+	uint32_t	n_tensors;
+	uint32_t	n_groups;
+} SectionCounts;
+
+static mm_status ParseArtifact(const uint8_t *bytes, size_t len,
+							   bool in_group, mm_model **out, mm_error *err);
 
 static mm_status
 Corrupt(Parser *p, const char *what)
@@ -662,22 +766,104 @@ ParseTensor(Parser *p, mm_reader *r, mm_tensor *t)
 	return CheckEnd(p, r);
 }
 
+static mm_status
+ParseGroupColumns(Parser *p, mm_reader *r)
+{
+	uint32_t	n;
+	mm_status	st;
+
+	if ((st = ReadCount(p, r, MM_MAX_GROUP_COLUMNS, 4, "group columns",
+						&n)) != MM_OK)
+		return st;
+	if (n == 0)
+		return Empty(p);
+	p->model->n_group_columns = n;
+	if ((st = ReadStrings(p, r, n, &p->model->group_columns)) != MM_OK)
+		return st;
+	return CheckEnd(p, r);
+}
+
+/*
+ * A failure inside the artifact of group g (0-based), as a failure of the
+ * whole artifact: "group #g: " in front of the message, and corrupt even
+ * where the inner parse said unsupported (a version-1 artifact cannot hold
+ * one of a later version).
+ */
+static mm_status
+GroupFailed(Parser *p, uint32_t g, mm_status st)
+{
+	char		message[MM_MSG_LEN];
+	char		detail[MM_MSG_LEN];
+
+	if (p->err == NULL || st == MM_ERR_NOMEM)
+		return st;
+	memcpy(message, p->err->message, MM_MSG_LEN);
+	memcpy(detail, p->err->detail, MM_MSG_LEN);
+	if (st == MM_ERR_UNSUPPORTED)
+	{
+		st = MM_ERR_CORRUPT;
+		detail[0] = '\0';		/* its detail and hint are about upgrading */
+	}
+	mm_fail(p->err, st, "group #%u: %s", g + 1, message);
+	memcpy(p->err->detail, detail, MM_MSG_LEN);
+	return st;
+}
+
+/*
+ * One GROUP: a null flag and maybe a string per group column, then the
+ * sub-model's artifact behind its length, parsed (not yet validated: the
+ * whole model is validated at the end) and refused if it has groups.
+ */
+static mm_status
+ParseGroup(Parser *p, mm_reader *r, mm_group *g, uint32_t index)
+{
+	uint32_t	n_keys = p->model->n_group_columns;
+	uint32_t	i;
+	uint32_t	len;
+	const uint8_t *bytes;
+	mm_status	st;
+
+	if ((g->keys = mm_alloc0((size_t) n_keys * sizeof(char *))) == NULL)
+		return NoMemory(p);
+	for (i = 0; i < n_keys; i++)
+	{
+		uint8_t		is_null;
+
+		if (!mm_get_u8(r, &is_null))
+			return Truncated(p);
+		if (is_null > 1)
+			return Corrupt(p, "has a null flag that is neither 0 nor 1");
+		if (is_null == 0 && (st = ReadString(p, r, &g->keys[i])) != MM_OK)
+			return st;
+	}
+	if (!mm_get_u32(r, &len))
+		return Truncated(p);
+	if ((bytes = Take(r, len)) == NULL)
+		return Truncated(p);
+	if ((st = ParseArtifact(bytes, len, true, &g->model, p->err)) != MM_OK)
+		return GroupFailed(p, index, st);
+	return CheckEnd(p, r);
+}
+
 /*
  * Walk the section headers between the file header and the checksum:
  * known tags, reserved zero, lengths inside the artifact, order (MODEL,
- * FEATURES, CLASSES, ATTRS, then any number of TENSOR), each at most once
- * except TENSOR.  With parse false only the framing is checked (and
- * TENSOR sections counted); with parse true every payload is read.
+ * FEATURES, CLASSES, ATTRS, any number of TENSOR, GROUPS, any number of
+ * GROUP), each at most once except TENSOR and GROUP, GROUP only after
+ * GROUPS, and neither in the artifact of a group.  With parse false only
+ * the framing is checked (and TENSOR and GROUP sections counted); with
+ * parse true every payload is read.
  */
 static mm_status
 WalkSections(Parser *p, const uint8_t *data, size_t end, bool parse,
-			 uint32_t *n_tensors)
+			 SectionCounts *counts)
 {
 	size_t		pos = HEADER_LEN;
 	uint16_t	last = 0;
 	mm_status	st = MM_OK;
 
-	*n_tensors = 0;
+	counts->n_tensors = 0;
+	counts->n_groups = 0;
 	while (pos < end)
 	{
 		uint16_t	tag;
@@ -703,15 +889,23 @@ WalkSections(Parser *p, const uint8_t *data, size_t end, bool parse,
 		if (last == 0 && tag != TAG_MODEL)
 			return mm_fail(p->err, MM_ERR_CORRUPT,
 						   "artifact does not start with a MODEL section");
-		if (tag < last || (tag == last && tag != TAG_TENSOR))
+		if (tag < last ||
+			(tag == last && tag != TAG_TENSOR && tag != TAG_GROUP))
 			return mm_fail(p->err, MM_ERR_CORRUPT,
 						   "artifact section %s is repeated or out of order",
 						   p->section);
+		if ((tag == TAG_GROUPS || tag == TAG_GROUP) && p->in_group)
+			return mm_fail(p->err, MM_ERR_CORRUPT,
+						   "artifact of a group has a %s section: groups do not nest",
+						   p->section);
+		if (tag == TAG_GROUP && last != TAG_GROUPS && last != TAG_GROUP)
+			return mm_fail(p->err, MM_ERR_CORRUPT,
+						   "artifact has a GROUP section but no GROUPS section");
 		last = tag;
 		mm_reader_init(&r, data + pos + SECTION_HDR_LEN, plen);
 		if (tag == TAG_TENSOR)
 		{
-			if (*n_tensors >= MM_MAX_TENSORS)
+			if (counts->n_tensors >= MM_MAX_TENSORS)
 				return mm_fail(p->err, MM_ERR_CORRUPT,
 							   "artifact has more than %u tensors",
 							   (unsigned) MM_MAX_TENSORS);
@@ -719,9 +913,25 @@ WalkSections(Parser *p, const uint8_t *data, size_t end, bool parse,
 			{
 				/* counted on the first walk: the array has room */
 				p->model->n_tensors++;
-				st = ParseTensor(p, &r, &p->model->tensors[*n_tensors]);
+				st = ParseTensor(p, &r,
+								 &p->model->tensors[counts->n_tensors]);
 			}
-			(*n_tensors)++;
+			counts->n_tensors++;
+		}
+		else if (tag == TAG_GROUP)
+		{
+			if (counts->n_groups >= MM_MAX_GROUPS)
+				return mm_fail(p->err, MM_ERR_CORRUPT,
+							   "artifact has more than %u groups",
+							   (unsigned) MM_MAX_GROUPS);
+			if (parse)
+			{
+				/* counted on the first walk: the array has room */
+				p->model->n_groups++;
+				st = ParseGroup(p, &r, &p->model->groups[counts->n_groups],
+								counts->n_groups);
+			}
+			counts->n_groups++;
 		}
 		else if (parse && tag == TAG_MODEL)
 			st = ParseModel(p, &r);
@@ -731,6 +941,8 @@ WalkSections(Parser *p, const uint8_t *data, size_t end, bool parse,
 			st = ParseClasses(p, &r);
 		else if (parse && tag == TAG_ATTRS)
 			st = ParseAttrs(p, &r);
+		else if (parse && tag == TAG_GROUPS)
+			st = ParseGroupColumns(p, &r);
 		if (st != MM_OK)
 			return st;
 		pos += SECTION_HDR_LEN + plen;
@@ -797,16 +1009,20 @@ CheckEnvelope(const uint8_t *data, size_t len, mm_error *err)
 	return MM_OK;
 }
 
-mm_status
-mm_model_parse(const void *data, size_t len, mm_model **out, mm_error *err)
+/*
+ * Check the envelope, walk the sections twice (framing and counts, then
+ * payloads), and, for a whole artifact, validate.  The artifact of a group
+ * is validated as part of the whole model, once.
+ */
+static mm_status
+ParseArtifact(const uint8_t *bytes, size_t len, bool in_group,
+			  mm_model **out, mm_error *err)
 {
-	const uint8_t *bytes = data;
 	Parser		p;
-	uint32_t	n_tensors;
+	SectionCounts counts;
 	mm_status	st;
 
 	*out = NULL;
-	mm_error_clear(err);
 	if (bytes == NULL)
 		len = 0;
 	if (len == 0)
@@ -817,19 +1033,25 @@ mm_model_parse(const void *data, size_t len, mm_model **out, mm_error *err)
 	p.model = NULL;
 	p.err = err;
 	p.section = "header";
-	st = WalkSections(&p, bytes, len - CHECKSUM_LEN, false, &n_tensors);
+	p.in_group = in_group;
+	st = WalkSections(&p, bytes, len - CHECKSUM_LEN, false, &counts);
 	if (st != MM_OK)
 		return st;
 
 	if ((p.model = mm_model_new(0, 0)) == NULL)
 		return NoMemory(&p);
-	if (n_tensors > 0 &&
-		(p.model->tensors = mm_model_alloc_array(n_tensors,
+	if (counts.n_tensors > 0 &&
+		(p.model->tensors = mm_model_alloc_array(counts.n_tensors,
 												 sizeof(mm_tensor))) == NULL)
 		st = NoMemory(&p);
+	if (st == MM_OK && counts.n_groups > 0 &&
+		(p.model->groups = mm_model_alloc_array(counts.n_groups,
+												sizeof(mm_group))) == NULL)
+		st = NoMemory(&p);
 	if (st == MM_OK)
-		st = WalkSections(&p, bytes, len - CHECKSUM_LEN, true, &n_tensors);
-	if (st == MM_OK && (st = mm_model_validate(p.model, err)) != MM_OK &&
+		st = WalkSections(&p, bytes, len - CHECKSUM_LEN, true, &counts);
+	if (st == MM_OK && !in_group &&
+		(st = mm_model_validate(p.model, err)) != MM_OK &&
 		st != MM_ERR_NOMEM)
 	{
 		st = MM_ERR_CORRUPT;
@@ -844,4 +1066,11 @@ mm_model_parse(const void *data, size_t len, mm_model **out, mm_error *err)
 	}
 	*out = p.model;
 	return MM_OK;
+}
+
+mm_status
+mm_model_parse(const void *data, size_t len, mm_model **out, mm_error *err)
+{
+	mm_error_clear(err);
+	return ParseArtifact(data, len, false, out, err);
 }

@@ -1,9 +1,10 @@
 /*
  * mm_model.c
  *	  The in-memory model: name tables, builders, lookups, dequantizing
- *	  element access, half-float conversion, and the semantic validation
- *	  that both the parser and the writer apply.  The byte format itself is
- *	  in mm_format.c; see mm_model.h and doc/format.md.
+ *	  element access, half-float conversion, and the groups of a grouped
+ *	  model (builders and lookup by key).  The semantic validation that both
+ *	  the parser and the writer apply is in mm_validate.c and the byte
+ *	  format in mm_format.c; see mm_model.h and doc/format.md.
  *
  * A model has no capacity fields, so its arrays grow by powers of two: an
  * array of n elements always has room for the next power of two >= n, and
@@ -170,7 +171,23 @@ FreeTensorContents(mm_tensor *t)
 	mm_free(t->zero_points);
 }
 
-/* Safe on partly built models: every pointer is NULL or owned. */
+/* The n keys of a group (NULL entries are SQL NULLs) and the array. */
+static void
+FreeKeys(char **keys, uint32_t n)
+{
+	uint32_t	i;
+
+	if (keys == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		mm_free(keys[i]);
+	mm_free(keys);
+}
+
+/*
+ * Safe on partly built models: every pointer is NULL or owned.  Recursive
+ * for the sub-models of a grouped model (one level deep when valid).
+ */
 void
 mm_model_free(mm_model *model)
 {
@@ -206,6 +223,17 @@ mm_model_free(mm_model *model)
 		for (i = 0; i < model->n_tensors; i++)
 			FreeTensorContents(&model->tensors[i]);
 	mm_free(model->tensors);
+	if (model->group_columns)
+		for (i = 0; i < model->n_group_columns; i++)
+			mm_free(model->group_columns[i]);
+	mm_free(model->group_columns);
+	if (model->groups)
+		for (i = 0; i < model->n_groups; i++)
+		{
+			FreeKeys(model->groups[i].keys, model->n_group_columns);
+			mm_model_free(model->groups[i].model);
+		}
+	mm_free(model->groups);
 	mm_free(model);
 }
 
@@ -471,6 +499,182 @@ mm_tensor_set_scales(mm_tensor *t, uint32_t n_scales, mm_error *err)
 }
 
 /* ---------------------------------------------------------------------
+ * Grouped models
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Order of two group keys (NULL pointer = SQL NULL): NULL before any text,
+ * texts bytewise with a shorter prefix first.  -1, 0 or 1.
+ */
+static int
+CompareKey(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int			c;
+
+	if (a == NULL || b == NULL)
+		return (a != NULL) - (b != NULL);
+	c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return (alen > blen) - (alen < blen);
+}
+
+/* Order of two groups' keys, n of each, compared left to right. */
+static int
+CompareKeys(const char *const *a, const char *const *b, uint32_t n)
+{
+	uint32_t	i;
+
+	for (i = 0; i < n; i++)
+	{
+		int			c = CompareKey(a[i], a[i] ? strlen(a[i]) : 0,
+								   b[i], b[i] ? strlen(b[i]) : 0);
+
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+mm_status
+mm_model_set_group_columns(mm_model *model, uint32_t n,
+						   const char *const *names, mm_error *err)
+{
+	char	  **columns;
+	uint32_t	i;
+
+	if (model->n_group_columns != 0 || model->n_groups != 0)
+		return mm_fail(err, MM_ERR_INVALID,
+					   "the group columns of a model are set only once");
+	if (n == 0 || names == NULL)
+		return mm_fail(err, MM_ERR_INVALID,
+					   "a grouped model needs at least one group column");
+	if (n > MM_MAX_GROUP_COLUMNS)
+		return mm_fail(err, MM_ERR_LIMIT,
+					   "a model can have at most %d group columns, not %u",
+					   MM_MAX_GROUP_COLUMNS, n);
+	if ((columns = mm_model_alloc_array(n, sizeof(char *))) == NULL)
+		return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+	{
+		if ((columns[i] = mm_strdup(names[i] ? names[i] : "")) == NULL)
+		{
+			FreeKeys(columns, i);
+			return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+		}
+	}
+	model->group_columns = columns;
+	model->n_group_columns = n;
+	return MM_OK;
+}
+
+/*
+ * Append a group (sub is owned from here on, also on failure).  Only the
+ * order, the nesting and the limit are checked here; that the sub-model
+ * fits the top level is mm_model_validate's job.
+ */
+mm_status
+mm_model_add_group(mm_model *model, const char *const *keys, mm_model *sub,
+				   mm_error *err)
+{
+	uint32_t	n = model->n_group_columns;
+	char	  **copy = NULL;
+	void	   *grown;
+	mm_status	st;
+	uint32_t	i;
+
+	if (sub == NULL)
+		return mm_fail(err, MM_ERR_INVALID, "a group needs a model");
+	if (n == 0)
+	{
+		st = mm_fail(err, MM_ERR_INVALID,
+					 "a model needs group columns before its groups");
+		goto fail;
+	}
+	if (keys == NULL)
+	{
+		st = mm_fail(err, MM_ERR_INVALID, "a group needs its keys");
+		goto fail;
+	}
+	if (sub->n_group_columns != 0 || sub->n_groups != 0)
+	{
+		st = mm_fail(err, MM_ERR_INVALID,
+					 "the model of a group cannot be grouped itself");
+		goto fail;
+	}
+	if (model->n_groups >= MM_MAX_GROUPS)
+	{
+		st = mm_fail(err, MM_ERR_LIMIT,
+					 "a model can have at most %d groups", MM_MAX_GROUPS);
+		goto fail;
+	}
+	if (model->n_groups > 0 &&
+		CompareKeys((const char *const *) model->groups[model->n_groups - 1].keys,
+					keys, n) >= 0)
+	{
+		st = mm_fail(err, MM_ERR_INVALID,
+					 "groups must be added in strictly increasing key order");
+		mm_error_detail(err, "Group #%u does not come after group #%u.",
+						model->n_groups + 1, model->n_groups);
+		goto fail;
+	}
+	if ((copy = mm_alloc0((size_t) n * sizeof(char *))) == NULL)
+		goto nomem;
+	for (i = 0; i < n; i++)
+		if (keys[i] != NULL && (copy[i] = mm_strdup(keys[i])) == NULL)
+			goto nomem;
+	if (!GrowArray(model->groups, model->n_groups, sizeof(mm_group), &grown))
+		goto nomem;
+	model->groups = grown;
+	model->groups[model->n_groups].keys = copy;
+	model->groups[model->n_groups].model = sub;
+	model->n_groups++;
+	return MM_OK;
+
+nomem:
+	st = mm_fail(err, MM_ERR_NOMEM, "out of memory");
+fail:
+	FreeKeys(copy, n);
+	mm_model_free(sub);
+	return st;
+}
+
+/* Binary search over the groups, which are in strictly increasing order. */
+int32_t
+mm_model_find_group(const mm_model *model, const char *const *keys,
+					const size_t *lens)
+{
+	uint32_t	lo = 0;
+	uint32_t	hi = model->n_groups;
+
+	if (model->n_group_columns == 0 || keys == NULL)
+		return -1;
+	while (lo < hi)
+	{
+		uint32_t	mid = lo + (hi - lo) / 2;
+		const mm_group *g = &model->groups[mid];
+		int			c = 0;
+		uint32_t	i;
+
+		for (i = 0; i < model->n_group_columns && c == 0; i++)
+		{
+			const char *k = g->keys[i];
+
+			c = CompareKey(k, k ? strlen(k) : 0,
+						   keys[i], keys[i] ? lens[i] : 0);
+		}
+		if (c == 0)
+			return (int32_t) mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------------
  * Lookups and element access
  * ---------------------------------------------------------------------
  */
@@ -633,7 +837,10 @@ mm_tensor_get(const mm_tensor *t, uint32_t r, uint32_t c)
 	}
 }
 
-/* Logical parameters: rows * cols of every tensor, sparse or not. */
+/*
+ * Logical parameters: rows * cols of every tensor, sparse or not, those of
+ * the sub-models of a grouped model included.
+ */
 uint64_t
 mm_model_param_count(const mm_model *model)
 {
@@ -642,10 +849,12 @@ mm_model_param_count(const mm_model *model)
 
 	for (i = 0; i < model->n_tensors; i++)
 		n += (uint64_t) model->tensors[i].rows * model->tensors[i].cols;
+	for (i = 0; i < model->n_groups; i++)
+		n += mm_model_param_count(model->groups[i].model);
 	return n;
 }
 
-/* Stored values whose dequantized value is not zero. */
+/* Stored values whose dequantized value is not zero, sub-models included. */
 uint64_t
 mm_model_nonzero_count(const mm_model *model)
 {
@@ -669,10 +878,16 @@ mm_model_nonzero_count(const mm_model *model)
 				n++;
 		}
 	}
+	for (i = 0; i < model->n_groups; i++)
+		n += mm_model_nonzero_count(model->groups[i].model);
 	return n;
 }
 
-/* Saturates at UINT32_MAX (no valid model comes near it). */
+/*
+ * Saturates at UINT32_MAX (no valid model comes near it).  For a grouped
+ * model, the width of the top level's own (shared) schema: informational,
+ * since each group encodes rows with its own vocabularies.
+ */
 uint32_t
 mm_model_input_width(const mm_model *model)
 {

@@ -115,6 +115,19 @@ typedef struct mm_attr
 	double		value;			/* finite */
 } mm_attr;
 
+struct mm_model;
+
+/*
+ * One group of a grouped model (train(..., group_by => ...)): the values of
+ * the group columns, as text (NULL pointer = SQL NULL), and the sub-model
+ * trained on that group's rows.
+ */
+typedef struct mm_group
+{
+	char	  **keys;			/* n_group_columns entries, NULL for NULL */
+	struct mm_model *model;		/* owned; never grouped itself */
+} mm_group;
+
 typedef struct mm_model
 {
 	uint16_t	algorithm;		/* mm_algorithm */
@@ -128,6 +141,17 @@ typedef struct mm_model
 	mm_attr    *attrs;
 	uint32_t	n_tensors;
 	mm_tensor  *tensors;
+	/*
+	 * Grouped models: the group columns and one sub-model per group.  The
+	 * top level then holds the schema every group shares (algorithm, task,
+	 * target, feature names and kinds in order, the union of the classes,
+	 * of the categorical vocabularies) and no tensors; each sub-model is a
+	 * complete model of the same algorithm, target and feature names.
+	 */
+	uint32_t	n_group_columns;
+	char	  **group_columns;
+	uint32_t	n_groups;
+	mm_group   *groups;
 } mm_model;
 
 extern const char *mm_algorithm_name(int algorithm);	/* NULL if unknown */
@@ -184,6 +208,29 @@ extern mm_tensor *mm_model_add_sparse_tensor(mm_model *model,
 extern mm_status mm_tensor_set_scales(mm_tensor *t, uint32_t n_scales,
 									  mm_error *err);
 extern void *mm_model_alloc_array(uint32_t n, size_t elem_size);
+
+/*
+ * Grouped models.  set_group_columns (once, before any group) copies the
+ * names.  add_group copies the keys (n_group_columns of them, NULL entries
+ * for SQL NULL) and takes ownership of sub (also on failure, when it frees
+ * it); groups must be added in strictly increasing key order (compared
+ * key by key, left to right; NULL before any text, texts bytewise with a
+ * shorter prefix first), else MM_ERR_INVALID, and the parser enforces the
+ * same order.  find_group returns the index of the group whose keys equal
+ * keys[i][0 .. lens[i]) (keys[i] NULL matches only NULL), or -1, by binary
+ * search: O(log n_groups).  Limits: MM_MAX_GROUP_COLUMNS columns, MM_MAX_GROUPS
+ * groups.
+ */
+#define MM_MAX_GROUP_COLUMNS 32
+#define MM_MAX_GROUPS 100000
+extern mm_status mm_model_set_group_columns(mm_model *model, uint32_t n,
+											const char *const *names,
+											mm_error *err);
+extern mm_status mm_model_add_group(mm_model *model, const char *const *keys,
+									mm_model *sub, mm_error *err);
+extern int32_t mm_model_find_group(const mm_model *model,
+								   const char *const *keys,
+								   const size_t *lens);
 
 /* Bytes of one stored element of a dtype; 0 if unknown. */
 extern size_t mm_dtype_size(int dtype);

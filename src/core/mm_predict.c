@@ -419,6 +419,56 @@ AllocateArrays(mm_predictor *p)
 	return p->coef && p->intercept && p->xbuf && p->scratch;
 }
 
+/*
+ * The predictor of a grouped model: one per group, and each group's class
+ * map into the top level's classes.
+ */
+static mm_status
+GroupedPredictor(const mm_model *model, mm_predictor *p, mm_error *err)
+{
+	mm_status	st;
+
+	p->n_classes = model->n_classes;
+	p->has_proba = model->algorithm != MM_ALGO_LINEAR_SVM;
+	p->groups = mm_alloc0(sizeof(mm_predictor *) * model->n_groups);
+	p->group_class = mm_alloc0(sizeof(int32_t *) * model->n_groups);
+	if (!p->groups || !p->group_class)
+		return mm_fail(err, MM_ERR_NOMEM, "out of memory building a predictor");
+	p->n_groups = model->n_groups;
+	for (uint32_t g = 0; g < model->n_groups; g++)
+	{
+		const mm_model *sub = model->groups[g].model;
+
+		if ((st = mm_predictor_new(sub, &p->groups[g], err)) != MM_OK)
+			return st;
+		p->group_class[g] = mm_alloc(sizeof(int32_t) * (sub->n_classes ? sub->n_classes : 1));
+		if (!p->group_class[g])
+			return mm_fail(err, MM_ERR_NOMEM, "out of memory building a predictor");
+		for (uint32_t k = 0; k < sub->n_classes; k++)
+		{
+			p->group_class[g][k] = -1;
+			for (uint32_t t = 0; t < model->n_classes; t++)
+				if (strcmp(sub->classes[k], model->classes[t]) == 0)
+					p->group_class[g][k] = (int32_t) t;
+			if (p->group_class[g][k] < 0)
+				return mm_fail(err, MM_ERR_CORRUPT,
+							   "a group's class \"%s\" is not a class of the model",
+							   sub->classes[k]);
+		}
+	}
+	return MM_OK;
+}
+
+const mm_predictor *
+mm_predictor_route(const mm_predictor *p, const char *const *keys,
+				   const size_t *lens, int32_t *group)
+{
+	int32_t		g = p->n_groups > 0 ? mm_model_find_group(p->model, keys, lens) : -1;
+
+	*group = g;
+	return g >= 0 ? p->groups[g] : NULL;
+}
+
 mm_status
 mm_predictor_new(const mm_model *model, mm_predictor **out, mm_error *err)
 {
@@ -426,6 +476,22 @@ mm_predictor_new(const mm_model *model, mm_predictor **out, mm_error *err)
 	mm_status	st;
 
 	*out = NULL;
+	if (model->n_groups > 0)
+	{
+		p = mm_alloc0(sizeof(mm_predictor));
+		if (!p)
+			return mm_fail(err, MM_ERR_NOMEM, "out of memory building a predictor");
+		p->model = model;
+		p->n_features = model->n_features;
+		p->width = mm_model_input_width(model);
+		if ((st = GroupedPredictor(model, p, err)) != MM_OK)
+		{
+			mm_predictor_free(p);
+			return st;
+		}
+		*out = p;
+		return MM_OK;
+	}
 	p = mm_alloc0(sizeof(mm_predictor));
 	if (!p)
 		return mm_fail(err, MM_ERR_NOMEM, "out of memory building a predictor");
@@ -470,6 +536,13 @@ mm_predictor_free(mm_predictor *p)
 {
 	if (!p)
 		return;
+	for (uint32_t g = 0; g < p->n_groups; g++)
+	{
+		mm_predictor_free(p->groups[g]);
+		mm_free(p->group_class[g]);
+	}
+	mm_free(p->groups);
+	mm_free(p->group_class);
 	mm_encoder_free(p->enc);
 	mm_mlp_infer_free(p->mlp);
 	mm_free(p->coef);
@@ -625,6 +698,8 @@ mm_predict_row(const mm_predictor *p, const double *values, const bool *nulls,
 {
 	mm_status	st;
 
+	if (p->groups)
+		return mm_fail(err, MM_ERR_INVALID, "a grouped model predicts through the predictor of a group");
 	if (p->n_classes > 0)
 	{
 		int32_t		cls;
@@ -696,6 +771,8 @@ mm_predict_class(const mm_predictor *p, const double *values,
 	const char *algo = mm_algorithm_name(p->model->algorithm);
 	mm_status	st;
 
+	if (p->groups)
+		return mm_fail(err, MM_ERR_INVALID, "a grouped model predicts through the predictor of a group");
 	if (p->n_classes == 0)
 		return mm_fail(err, MM_ERR_INVALID,
 					   "%s model is a regressor, not a classifier", algo);

@@ -106,6 +106,12 @@ typedef struct mm_predictor
 	/* kept for callers of the numeric fast path */
 	double	   *impute;			/* = enc->impute */
 	bool	   *impute_error;	/* = enc->impute_error */
+	/* grouped models: one predictor per group (the top level predicts
+	 * nothing itself) and, per group, its class indexes in the top
+	 * level's classes */
+	uint32_t	n_groups;
+	struct mm_predictor **groups;
+	int32_t   **group_class;
 } mm_predictor;
 
 /*
@@ -138,5 +144,20 @@ extern mm_status mm_predict_class(const mm_predictor *p, const double *values,
 								  const bool *nulls, int32_t *cls,
 								  double *proba, double *score,
 								  mm_error *err);
+
+/*
+ * Grouped models (mm_model.groups): mm_predictor_new builds a predictor per
+ * group; the top level's n_features and n_classes (the union) describe the
+ * model, and mm_predict_row / mm_predict_class on it are MM_ERR_INVALID.
+ * mm_predictor_route returns the predictor of the group whose keys equal
+ * keys (as mm_model_find_group), or NULL when the model has no such group;
+ * *group receives its index.  Raw rows for it use its own encoder (its own
+ * vocabularies).  A class index cls of group g is class group_class[g][cls]
+ * of the top level.
+ */
+extern const mm_predictor *mm_predictor_route(const mm_predictor *p,
+											  const char *const *keys,
+											  const size_t *lens,
+											  int32_t *group);
 
 #endif							/* MM_PREDICT_H */

@@ -14,6 +14,10 @@
  * Messages name things by name once the name itself is known to be good
  * text, shortened to keep messages readable, and by 1-based position
  * otherwise.
+ *
+ * A grouped model is validated as a top level (schema, no tensors) and then
+ * group by group: keys, order, each sub-model in full (its messages get a
+ * "group #N: " prefix), and how the sub-model fits the top level.
  */
 #include "mm_model.h"
 
@@ -444,6 +448,220 @@ IsRegressor(int algorithm)
 	return false;
 }
 
+static mm_status ValidateModel(const mm_model *model, mm_status bad,
+							   mm_error *err);
+
+/*
+ * Order of two group keys (NULL pointer = SQL NULL): NULL before any text,
+ * texts bytewise with a shorter prefix first.  The same order as
+ * mm_model_add_group's (mm_model.c).
+ */
+static int
+CompareKey(const char *a, const char *b)
+{
+	size_t		alen;
+	size_t		blen;
+	int			c;
+
+	if (a == NULL || b == NULL)
+		return (a != NULL) - (b != NULL);
+	alen = strlen(a);
+	blen = strlen(b);
+	c = memcmp(a, b, alen < blen ? alen : blen);
+	if (c != 0)
+		return c < 0 ? -1 : 1;
+	return (alen > blen) - (alen < blen);
+}
+
+/*
+ * Put "group #g: " in front of the message of a failure inside group g
+ * (0-based), keeping its status, detail and hint.
+ */
+static mm_status
+InGroup(mm_error *err, uint32_t g, mm_status st)
+{
+	char		message[MM_MSG_LEN];
+	char		detail[MM_MSG_LEN];
+	char		hint[MM_MSG_LEN];
+
+	if (err == NULL || st == MM_ERR_NOMEM)
+		return st;
+	memcpy(message, err->message, MM_MSG_LEN);
+	memcpy(detail, err->detail, MM_MSG_LEN);
+	memcpy(hint, err->hint, MM_MSG_LEN);
+	mm_fail(err, st, "group #%u: %s", g + 1, message);
+	memcpy(err->detail, detail, MM_MSG_LEN);
+	memcpy(err->hint, hint, MM_MSG_LEN);
+	return st;
+}
+
+/*
+ * Sub-model g against the top level: same algorithm, task, target, feature
+ * names and kinds in order; its classes among the top level's (sorted, a
+ * copy of the pointers).  Sub-model and top level are valid models here.
+ */
+static mm_status
+CheckGroupFits(const mm_model *top, const mm_model *sub, uint32_t g,
+			   const char **sorted_classes, mm_status bad, mm_error *err)
+{
+	const char *top_target = top->target ? top->target : "";
+	const char *sub_target = sub->target ? sub->target : "";
+	ShortName	sn1;
+	ShortName	sn2;
+	uint32_t	i;
+
+	if (sub->algorithm != top->algorithm)
+		return mm_fail(err, bad, "group #%u has algorithm %s, not %s", g + 1,
+					   mm_algorithm_name(sub->algorithm),
+					   mm_algorithm_name(top->algorithm));
+	/* classifiers' groups may have fewer classes (binary under multiclass) */
+	if ((sub->task == MM_TASK_REGRESSION) != (top->task == MM_TASK_REGRESSION))
+		return mm_fail(err, bad, "group #%u has task %s, not %s", g + 1,
+					   mm_task_name(sub->task), mm_task_name(top->task));
+	if (strcmp(sub_target, top_target) != 0)
+		return mm_fail(err, bad, "group #%u has target \"%s\", not \"%s\"",
+					   g + 1, Short(sub_target, &sn1), Short(top_target, &sn2));
+	if (sub->n_features != top->n_features)
+		return mm_fail(err, bad, "group #%u has %u features, not %u", g + 1,
+					   sub->n_features, top->n_features);
+	for (i = 0; i < top->n_features; i++)
+	{
+		const mm_feature *tf = &top->features[i];
+		const mm_feature *sf = &sub->features[i];
+
+		if (strcmp(sf->name, tf->name) != 0)
+			return mm_fail(err, bad,
+						   "feature #%u of group #%u is \"%s\", not \"%s\"",
+						   i + 1, g + 1, Short(sf->name, &sn1),
+						   Short(tf->name, &sn2));
+		if (sf->kind != tf->kind)
+			return mm_fail(err, bad,
+						   "feature \"%s\" of group #%u is %s, not %s",
+						   Short(tf->name, &sn1), g + 1,
+						   sf->kind == MM_FEATURE_NUMERIC ? "numeric" : "categorical",
+						   tf->kind == MM_FEATURE_NUMERIC ? "numeric" : "categorical");
+	}
+	for (i = 0; i < sub->n_classes; i++)
+	{
+		const char *label = sub->classes[i];
+
+		if (sorted_classes == NULL ||
+			bsearch(&label, sorted_classes, top->n_classes, sizeof(char *),
+					CompareNames) == NULL)
+			return mm_fail(err, bad,
+						   "class \"%s\" of group #%u is not a class of the model",
+						   Short(label, &sn1), g + 1);
+	}
+	return MM_OK;
+}
+
+/*
+ * A grouped model (doc/format.md, "Grouped models"): group columns, keys
+ * in strictly increasing order, no tensors at the top level, and valid
+ * sub-models that fit it.  The top level is otherwise valid already.
+ */
+static mm_status
+ValidateGroups(const mm_model *model, mm_status bad, mm_error *err)
+{
+	uint32_t	n_cols = model->n_group_columns;
+	const char **sorted = NULL;
+	const char *problem;
+	ShortName	sn;
+	uint32_t	i;
+	uint32_t	g;
+	mm_status	st;
+
+	if (n_cols == 0)
+		return mm_fail(err, bad, "model has groups but no group columns");
+	if (model->n_groups == 0)
+		return mm_fail(err, bad, "grouped model has no groups");
+	if (n_cols > MM_MAX_GROUP_COLUMNS || model->group_columns == NULL)
+		return mm_fail(err, bad,
+					   "model has %u group columns, more than the limit of %u",
+					   n_cols, (unsigned) MM_MAX_GROUP_COLUMNS);
+	if (model->n_groups > MM_MAX_GROUPS || model->groups == NULL)
+		return mm_fail(err, bad, "model has %u groups, more than the limit of %u",
+					   model->n_groups, (unsigned) MM_MAX_GROUPS);
+	if (model->n_tensors != 0)
+		return mm_fail(err, bad,
+					   "grouped model cannot have tensors at its top level");
+	for (i = 0; i < n_cols; i++)
+	{
+		const char *col = model->group_columns[i];
+
+		if ((problem = CheckText(col, false)) != NULL)
+			return mm_fail(err, bad, "name of group column #%u %s", i + 1,
+						   problem);
+		if (model->target && strcmp(col, model->target) == 0)
+			return mm_fail(err, bad, "group column \"%s\" is the target",
+						   Short(col, &sn));
+		for (g = 0; g < model->n_features; g++)
+			if (strcmp(col, model->features[g].name) == 0)
+				return mm_fail(err, bad, "group column \"%s\" is also a feature",
+							   Short(col, &sn));
+	}
+	st = CheckUnique(model->group_columns, n_cols, sizeof(char *), 0,
+					 "group column", bad, err);
+	if (st != MM_OK)
+		return st;
+
+	if (model->n_classes > 0)
+	{
+		sorted = mm_alloc((size_t) model->n_classes * sizeof(char *));
+		if (sorted == NULL)
+			return mm_fail(err, MM_ERR_NOMEM, "out of memory");
+		memcpy(sorted, model->classes, (size_t) model->n_classes * sizeof(char *));
+		qsort(sorted, model->n_classes, sizeof(char *), CompareNames);
+	}
+	for (g = 0; g < model->n_groups && st == MM_OK; g++)
+	{
+		const mm_group *grp = &model->groups[g];
+		const mm_model *sub = grp->model;
+
+		if (grp->keys == NULL)
+		{
+			st = mm_fail(err, bad, "group #%u has no keys", g + 1);
+			break;
+		}
+		for (i = 0; i < n_cols; i++)
+			if (grp->keys[i] != NULL &&
+				(problem = CheckText(grp->keys[i], true)) != NULL)
+			{
+				st = mm_fail(err, bad, "key #%u of group #%u %s", i + 1, g + 1,
+							 problem);
+				break;
+			}
+		if (st != MM_OK)
+			break;
+		if (g > 0)
+		{
+			const mm_group *prev = &model->groups[g - 1];
+			int			c = 0;
+
+			for (i = 0; i < n_cols && c == 0; i++)
+				c = CompareKey(prev->keys[i], grp->keys[i]);
+			if (c >= 0)
+			{
+				st = mm_fail(err, bad,
+							 "group #%u does not come after group #%u in key order",
+							 g + 1, g);
+				break;
+			}
+		}
+		if (sub == NULL)
+			st = mm_fail(err, bad, "group #%u has no model", g + 1);
+		else if (sub->n_group_columns != 0 || sub->n_groups != 0)
+			st = mm_fail(err, bad, "the model of group #%u is grouped itself",
+						 g + 1);
+		else if ((st = ValidateModel(sub, bad, err)) != MM_OK)
+			st = InGroup(err, g, st);
+		else
+			st = CheckGroupFits(model, sub, g, sorted, bad, err);
+	}
+	mm_free(sorted);
+	return st;
+}
+
 static mm_status
 ValidateModel(const mm_model *model, mm_status bad, mm_error *err)
 {
@@ -526,6 +744,8 @@ ValidateModel(const mm_model *model, mm_status bad, mm_error *err)
 	if (st != MM_OK)
 		return st;
 
+	if (model->n_group_columns > 0 || model->n_groups > 0)
+		return ValidateGroups(model, bad, err);
 	return ValidateAlgorithm(model, bad, err);
 }
 

@@ -18,10 +18,13 @@
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -353,7 +356,7 @@ mm_prune_version(PG_FUNCTION_ARGS)
 						parse_choice(method, "pruning method", names, codes, lengthof(names)),
 						sparsity, &child, &info, &err), &err);
 	result = save_compressed(fcinfo, &parent, child, "prune",
-							 psprintf("{\"method\": \"%s\", \"sparsity\": %.17g}", method, sparsity),
+							 psprintf("{\"method\": \"%s\", \"sparsity\": %s}", method, float8out_internal(sparsity)),
 							 relid);
 	SPI_finish();
 	MemoryContextSwitchTo(fncxt);
@@ -389,14 +392,22 @@ mm_quantize_version(PG_FUNCTION_ARGS)
 	mm_require_arg(fcinfo, 0, "model name");
 	mm_require_arg(fcinfo, 1, "version");
 	mm_require_arg(fcinfo, 2, "dtype");
-	mm_require_arg(fcinfo, 3, "scheme");
-	mm_require_arg(fcinfo, 4, "granularity");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	version = mm_version_arg(fcinfo, 1);
 	dtype = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	scheme = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	gran = text_to_cstring(PG_GETARG_TEXT_PP(4));
 	d = parse_choice(dtype, "dtype", dtypes, dtype_codes, lengthof(dtypes));
+	/* NULL: int8's defaults; float16 has neither */
+	scheme = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	gran = PG_ARGISNULL(4) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(4));
+	if (d == MM_DTYPE_F16 && (scheme || gran))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("float16 quantization has no %s", scheme ? "scheme" : "granularity"),
+				 errhint("Leave scheme and granularity out for float16; they choose how int8 scales are made.")));
+	if (scheme == NULL)
+		scheme = "symmetric";
+	if (gran == NULL)
+		gran = "channel";
 	s = parse_choice(scheme, "quantization scheme", schemes, scheme_codes, lengthof(schemes));
 	g = parse_choice(gran, "quantization granularity", grans, gran_codes, lengthof(grans));
 	SPI_connect();
@@ -443,7 +454,7 @@ put_number(ReturnSetInfo *rsinfo, const char *property, double a, double b)
 	initStringInfo(&y);
 	mm_json_number(&x, a);
 	mm_json_number(&y, b);
-	put_property(rsinfo, property, x.data, y.data, b - a);
+	put_property(rsinfo, property, isnan(a) ? NULL : x.data, isnan(b) ? NULL : y.data, b - a);
 }
 
 /* A number in a jsonb object at path test.key, or NaN. */
@@ -502,6 +513,11 @@ mm_compare(PG_FUNCTION_ARGS)
 		Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(a.source)),
 											 AccessShareLock, true);
 
+		/* without SELECT on the source there is no latency to measure */
+		if (OidIsValid(relid) &&
+			pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK &&
+			pg_attribute_aclcheck_all(relid, GetUserId(), ACL_SELECT, ACLMASK_ALL) != ACLCHECK_OK)
+			relid = InvalidOid;
 		if (OidIsValid(relid))
 		{
 			MatrixRun  *run = mm_matrix_read(a.algorithm, relid, a.target, a.features,

@@ -23,8 +23,11 @@ typedef struct mm_train_input
 	bool		class_target;	/* classification: target read as text */
 	int			label_kind;		/* MM_LABEL_*: how class labels sort and
 								 * what predict() returns */
+	int			n_group;		/* group_by columns */
+	char	  **group_cols;
 	char	   *query;			/* SELECT target::float8 (or ::text),
-								 * f1::float8 (or ::text), ... */
+								 * f1::float8 (or ::text), ...,
+								 * g1::text, ... */
 } mm_train_input;
 
 /* Kinds of class labels (the target's type family). */

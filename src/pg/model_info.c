@@ -67,19 +67,26 @@ mm_classes(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, model->n_classes, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+static Datum current_group = (Datum) 0;	/* text[] of the group's keys */
+
 static void
 put_weight(ReturnSetInfo *rsinfo, const char *feature, const char *category,
 		   const char *cls, double w)
 {
-	Datum		values[4];
-	bool		nulls[4] = {false, category == NULL, cls == NULL, false};
+	Datum		values[5];
+	bool		nulls[5] = {false, category == NULL, cls == NULL, false, current_group == (Datum) 0};
 
 	values[0] = CStringGetTextDatum(feature);
 	values[1] = category ? CStringGetTextDatum(category) : (Datum) 0;
 	values[2] = cls ? CStringGetTextDatum(cls) : (Datum) 0;
 	values[3] = Float8GetDatum(w);
+	values[4] = current_group;
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
+
+/* The rows of one (ungrouped) linear model. */
+static void
+put_model_weights(ReturnSetInfo *rsinfo, const mm_model *model);
 
 /*
  * weights(name, version): for each row of the coef tensor (one per class
@@ -94,6 +101,37 @@ mm_weights(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	mm_model   *model = fetch_model(fcinfo, "weights");
+
+	InitMaterializedSRF(fcinfo, 0);
+	current_group = (Datum) 0;
+	if (model->n_groups == 0)
+	{
+		put_model_weights(rsinfo, model);
+		return (Datum) 0;
+	}
+	for (uint32 g = 0; g < model->n_groups; g++)
+	{
+		Datum	   *keys = palloc(sizeof(Datum) * model->n_group_columns);
+		bool	   *knulls = palloc(sizeof(bool) * model->n_group_columns);
+		int			dims[1] = {(int) model->n_group_columns};
+		int			lbs[1] = {1};
+
+		for (uint32 k = 0; k < model->n_group_columns; k++)
+		{
+			knulls[k] = model->groups[g].keys[k] == NULL;
+			keys[k] = knulls[k] ? (Datum) 0 : CStringGetTextDatum(model->groups[g].keys[k]);
+		}
+		current_group = PointerGetDatum(construct_md_array(keys, knulls, 1, dims, lbs, TEXTOID,
+														   -1, false, TYPALIGN_INT));
+		put_model_weights(rsinfo, model->groups[g].model);
+	}
+	current_group = (Datum) 0;
+	return (Datum) 0;
+}
+
+static void
+put_model_weights(ReturnSetInfo *rsinfo, const mm_model *model)
+{
 	const mm_tensor *coef = mm_model_tensor(model, "coef");
 	const mm_tensor *icpt = mm_model_tensor(model, "intercept");
 
@@ -102,7 +140,6 @@ mm_weights(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("%s models have no coefficients per feature", mm_algorithm_name(model->algorithm)),
 				 errhint("weights() describes linear models; use modelmgr.describe for others.")));
-	InitMaterializedSRF(fcinfo, 0);
 	for (uint32 k = 0; k < coef->rows; k++)
 	{
 		const char *cls = model->n_classes == 0 ? NULL :
@@ -136,5 +173,4 @@ mm_weights(PG_FUNCTION_ARGS)
 				put_weight(rsinfo, f->name, f->categories[c], cls, mm_tensor_get(coef, k, slot++));
 		}
 	}
-	return (Datum) 0;
 }

@@ -267,6 +267,36 @@ mm_describe_model(const mm_model *model, int format_version, Size size, uint64 c
 	appendStringInfo(&buf, "], \"parameters\": " UINT64_FORMAT ", \"nonzero\": " UINT64_FORMAT,
 					 (uint64) mm_model_param_count(model),
 					 (uint64) mm_model_nonzero_count(model));
+	if (model->n_groups > 0)
+	{
+		/* grouped: the group columns and each group's keys and size */
+		appendStringInfoString(&buf, ", \"group_columns\": [");
+		for (uint32 g = 0; g < model->n_group_columns; g++)
+		{
+			if (g > 0)
+				appendStringInfoString(&buf, ", ");
+			json_string(&buf, model->group_columns[g]);
+		}
+		appendStringInfoString(&buf, "], \"groups\": [");
+		for (uint32 i = 0; i < model->n_groups; i++)
+		{
+			const mm_group *grp = &model->groups[i];
+
+			appendStringInfoString(&buf, i > 0 ? ", {\"keys\": [" : "{\"keys\": [");
+			for (uint32 g = 0; g < model->n_group_columns; g++)
+			{
+				if (g > 0)
+					appendStringInfoString(&buf, ", ");
+				if (grp->keys[g])
+					json_string(&buf, grp->keys[g]);
+				else
+					appendStringInfoString(&buf, "null");
+			}
+			appendStringInfo(&buf, "], \"parameters\": " UINT64_FORMAT "}",
+							 (uint64) mm_model_param_count(grp->model));
+		}
+		appendStringInfoChar(&buf, ']');
+	}
 
 	if (coef && icpt && coef->rows == 1 && coef->cols == mm_model_input_width(model) &&
 		coef->cols == model->n_features)

@@ -371,8 +371,14 @@ typedef struct Scoring
 	Baseline	pb;				/* predictions */
 	Tally		pt;
 
+	/* grouped models: the top level's encoder (drift over the union of
+	 * the vocabularies) and where the group columns are in a row */
+	mm_encoder *top_enc;
+	int			n_group;
+	int			gcol;			/* first group column */
+
 	/* one row */
-	bool		has_target;		/* the last column is the target */
+	bool		has_target;		/* the column after the features is the target */
 	double	   *x;
 	bool	   *xn;
 
@@ -498,13 +504,61 @@ tally_category(Tally *t, int32 c)
 		t->unseen++;
 }
 
+#define MM_MAX_CLASSES_ROUTED 1024
+
+/* The predictor of the row's group (grouped models); an error if none. */
+static const mm_predictor *
+route(Scoring *s, Datum *v, bool *n, int32 *group)
+{
+	const char *keys[MM_MAX_GROUP_COLUMNS];
+	size_t		lens[MM_MAX_GROUP_COLUMNS];
+	const mm_predictor *p;
+
+	for (int g = 0; g < s->n_group; g++)
+	{
+		int			c = s->gcol + g;
+
+		if (n[c])
+		{
+			keys[g] = NULL;
+			lens[g] = 0;
+		}
+		else
+		{
+			text	   *t = DatumGetTextPP(v[c]);
+
+			keys[g] = VARDATA_ANY(t);
+			lens[g] = VARSIZE_ANY_EXHDR(t);
+		}
+	}
+	p = mm_predictor_route(s->pred, keys, lens, group);
+	if (p == NULL)
+	{
+		StringInfoData what;
+
+		initStringInfo(&what);
+		for (int g = 0; g < s->n_group; g++)
+			appendStringInfo(&what, "%s%s = %s", g ? ", " : "", s->model->group_columns[g],
+							 keys[g] ? quote_literal_cstr(pnstrdup(keys[g], lens[g])) : "NULL");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("model \"%s\" has no sub-model for the group %s", s->name, what.data),
+				 errhint("Score only rows of the groups the version was trained on.")));
+	}
+	return p;
+}
+
 static bool
 scoring_row(void *arg, Datum *v, bool *n)
 {
 	Scoring    *s = (Scoring *) arg;
 	mm_error	err;
+	const mm_predictor *pred = s->pred;
+	int32		group = -1;
 
 	s->rows++;
+	if (s->n_group > 0)
+		pred = route(s, v, n, &group);
 	for (int j = 0; j < s->p; j++)
 	{
 		s->xn[j] = n[j];
@@ -519,13 +573,14 @@ scoring_row(void *arg, Datum *v, bool *n)
 			int			len;
 			text	   *copy;
 			const char *label = text_bytes(v[j], &len, &copy);
-			int32		c = mm_encoder_category(s->pred->enc, j, label, len);
+			int32		c = mm_encoder_category(pred->enc, j, label, len);
 
+			s->x[j] = c;
+			/* drift counts are over the top level's vocabulary */
+			if (s->with_drift)
+				tally_category(&s->ft[j], s->top_enc ? mm_encoder_category(s->top_enc, j, label, len) : c);
 			if (copy)
 				pfree(copy);
-			s->x[j] = c;
-			if (s->with_drift)
-				tally_category(&s->ft[j], c);
 		}
 		else
 		{
@@ -562,8 +617,29 @@ scoring_row(void *arg, Datum *v, bool *n)
 			if (s->proba)
 				proba = s->proba + (Size) s->n * s->K;
 		}
-		if (mm_predict_class(s->pred, s->x, s->xn, &cls, proba, &score, &err) != MM_OK)
+		if (group >= 0 && proba && pred->n_classes != (uint32) s->K)
+		{
+			/* the group's classes into the model's order */
+			double		gp[MM_MAX_CLASSES_ROUTED];
+
+			if (pred->n_classes > MM_MAX_CLASSES_ROUTED)
+				elog(ERROR, "too many classes");
+			if (mm_predict_class(pred, s->x, s->xn, &cls, gp, &score, &err) != MM_OK)
+				mm_raise(&err);
+			for (int32 k = 0; k < s->K; k++)
+				proba[k] = 0;
+			for (uint32 k = 0; k < pred->n_classes; k++)
+				proba[s->pred->group_class[group][k]] = gp[k];
+		}
+		else if (mm_predict_class(pred, s->x, s->xn, &cls, proba, &score, &err) != MM_OK)
 			mm_raise(&err);
+		if (group >= 0)
+		{
+			cls = s->pred->group_class[group][cls];
+			/* a binary score is only comparable when every group has both classes */
+			if (pred->n_classes != (uint32) s->K)
+				score = NAN;
+		}
 		if (s->with_drift)
 			tally_category(&s->pt, cls);
 		if (y >= 0)
@@ -578,7 +654,7 @@ scoring_row(void *arg, Datum *v, bool *n)
 	{
 		double		yhat;
 
-		if (mm_predict_row(s->pred, s->x, s->xn, &yhat, &err) != MM_OK)
+		if (mm_predict_row(pred, s->x, s->xn, &yhat, &err) != MM_OK)
 			mm_raise(&err);
 		if (s->with_drift)
 			tally_number(&s->pb, &s->pt, yhat);
@@ -722,6 +798,19 @@ build_query(Scoring *s, bool need_target)
 	if (s->has_target)
 		appendStringInfo(&q, "%s%s::pg_catalog.%s", s->p > 0 ? ", " : "",
 						 quote_identifier(target), s->classifier ? "text" : "float8");
+	/* a grouped model routes each row by its group columns */
+	s->gcol = s->p + (s->has_target ? 1 : 0);
+	for (int g = 0; g < s->n_group; g++)
+	{
+		const char *c = s->model->group_columns[g];
+
+		if (get_attnum(s->relid, c) == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("relation %s has no column \"%s\", a group_by column of model \"%s\"",
+							s->qualified, c, s->name)));
+		appendStringInfo(&q, ", %s::pg_catalog.text", quote_identifier(c));
+	}
 	appendStringInfo(&q, " FROM %s", s->qualified);
 	return q.data;
 }
@@ -764,6 +853,9 @@ scoring_run(FunctionCallInfo fcinfo, Scoring *s, const char *fname, bool with_dr
 	if (mm_predictor_new(s->model, &s->pred, &err) != MM_OK)
 		mm_raise(&err);
 	s->p = (int) s->model->n_features;
+	s->n_group = (int) s->model->n_group_columns;
+	if (s->n_group > 0 && mm_encoder_new(s->model, &s->top_enc, &err) != MM_OK)
+		mm_raise(&err);
 	s->classifier = s->pred->n_classes > 0;
 	s->K = (int32) s->pred->n_classes;
 	s->categorical = palloc0(sizeof(bool) * Max(s->p, 1));
@@ -787,7 +879,7 @@ scoring_run(FunctionCallInfo fcinfo, Scoring *s, const char *fname, bool with_dr
 	s->xn = palloc(sizeof(bool) * Max(s->p, 1));
 
 	/* one pass, with the caller's rights */
-	mm_scan_rows(query, s->p + (s->has_target ? 1 : 0), scoring_row, s);
+	mm_scan_rows(query, s->p + (s->has_target ? 1 : 0) + s->n_group, scoring_row, s);
 	MemoryContextSwitchTo(s->cxt);
 	if (s->rows == 0)
 		ereport(ERROR,

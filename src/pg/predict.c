@@ -502,6 +502,11 @@ array_values(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 	}
 	if (ARR_ELEMTYPE(arr) != FLOAT8OID)
 		elog(ERROR, "predict expects a float8[] argument");
+	if (p->n_groups > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("the model was trained with group_by, so an array of features cannot say which group a row is in"),
+				 errhint("Pass a row with the features and the group_by columns, e.g. predict('name', t) FROM t.")));
 	if (!p->enc->plain)
 		for (uint32 i = 0; i < p->n_features; i++)
 			if (p->model->features[i].kind == MM_FEATURE_CATEGORICAL)
@@ -596,18 +601,21 @@ map_row(FunctionCallInfo fcinfo, CallCache *cc, const mm_model *model,
 	desc = lookup_rowtype_tupdesc(tupType, tupTypmod);
 	cc->tupdesc = CreateTupleDescCopy(desc);
 	ReleaseTupleDesc(desc);
-	cc->attnums = palloc(sizeof(AttrNumber) * Max(model->n_features, 1));
-	cc->atttypes = palloc(sizeof(Oid) * Max(model->n_features, 1));
-	cc->readas = palloc(sizeof(uint8) * Max(model->n_features, 1));
-	cc->outfn = palloc0(sizeof(FmgrInfo) * Max(model->n_features, 1));
+	/* features, then the group columns of a grouped model */
+	cc->attnums = palloc(sizeof(AttrNumber) * Max(model->n_features + model->n_group_columns, 1));
+	cc->atttypes = palloc(sizeof(Oid) * Max(model->n_features + model->n_group_columns, 1));
+	cc->readas = palloc(sizeof(uint8) * Max(model->n_features + model->n_group_columns, 1));
+	cc->outfn = palloc0(sizeof(FmgrInfo) * Max(model->n_features + model->n_group_columns, 1));
 	cc->values = palloc(sizeof(Datum) * Max(cc->tupdesc->natts, 1));
 	cc->nulls = palloc(sizeof(bool) * Max(cc->tupdesc->natts, 1));
 	MemoryContextSwitchTo(oldcxt);
 	ensure_buffers(fcinfo, cc, model->n_features);
 
-	for (uint32 f = 0; f < model->n_features; f++)
+	for (uint32 f = 0; f < model->n_features + model->n_group_columns; f++)
 	{
-		const char *fname = model->features[f].name;
+		bool		is_group = f >= model->n_features;
+		const char *fname = is_group ? model->group_columns[f - model->n_features] :
+			model->features[f].name;
 		int			found = -1;
 
 		for (int a = 0; a < cc->tupdesc->natts; a++)
@@ -625,14 +633,15 @@ map_row(FunctionCallInfo fcinfo, CallCache *cc, const mm_model *model,
 			cc->tupdesc = NULL;
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("row has no column \"%s\", a feature of the model", fname),
+					 errmsg("row has no column \"%s\", a %s of the model", fname,
+							is_group ? "group_by column" : "feature"),
 					 errdetail("Features are matched to the row's columns by name."),
 					 errhint("Pass a whole table row (t or t.*), or a subquery row whose columns are named like the features; ROW(...) has no column names.")));
 		}
 		cc->attnums[f] = found;
 		/* a domain reads as its base type, as in training */
 		cc->atttypes[f] = getBaseType(TupleDescAttr(cc->tupdesc, found)->atttypid);
-		if (model->features[f].kind == MM_FEATURE_CATEGORICAL)
+		if (is_group || model->features[f].kind == MM_FEATURE_CATEGORICAL)
 		{
 			Oid			t = cc->atttypes[f];
 
@@ -681,58 +690,112 @@ boolean_feature(const mm_feature *f)
 	return true;
 }
 
-/* The category index of a categorical feature's column value. */
-static double
-category_value(const mm_predictor *p, CallCache *cc, uint32 f, Datum d)
+/*
+ * The text spelling of column value d of mapping entry f, as training read
+ * it (col::text); *str is set when it was allocated.
+ */
+static const char *
+column_text(CallCache *cc, uint32 f, Datum d, int *len, char **str)
 {
-	const char *bytes;
-	int			len;
-	char	   *str = NULL;
-
+	*str = NULL;
 	switch (cc->readas[f])
 	{
 		case READ_TEXT:
 		case READ_BPCHAR:
 			{
 				text	   *t = DatumGetTextPP(d);
+				const char *bytes = VARDATA_ANY(t);
 
-				bytes = VARDATA_ANY(t);
-				len = VARSIZE_ANY_EXHDR(t);
+				*len = VARSIZE_ANY_EXHDR(t);
 				if (cc->readas[f] == READ_BPCHAR)
-					while (len > 0 && bytes[len - 1] == ' ')
-						len--;
-				break;
+					while (*len > 0 && bytes[*len - 1] == ' ')
+						(*len)--;
+				return bytes;
 			}
 		case READ_BOOL:
-			bytes = DatumGetBool(d) ? "true" : "false";
-			len = strlen(bytes);
-			break;
+			*len = DatumGetBool(d) ? 4 : 5;
+			return DatumGetBool(d) ? "true" : "false";
 		default:
-			str = OutputFunctionCall(&cc->outfn[f], d);
-			bytes = str;
-			len = strlen(str);
-	}
-	{
-		int32		idx = mm_encoder_category(p->enc, f, bytes, len);
-		bool		b;
-
-		/*
-		 * A boolean feature given as another type (1, 't', 'yes'): read it
-		 * as training's boolean column would have been read.
-		 */
-		if (idx < 0 && cc->readas[f] != READ_BOOL && boolean_feature(&p->model->features[f]) &&
-			parse_bool_with_len(bytes, len, &b))
-			idx = mm_encoder_category(p->enc, f, b ? "true" : "false", b ? 4 : 5);
-		if (str)
-			pfree(str);
-		return (double) idx;
+			*str = OutputFunctionCall(&cc->outfn[f], d);
+			*len = strlen(*str);
+			return *str;
 	}
 }
 
-/* The model's raw feature values from a row, into cc->x / cc->xnull. */
-static void
+/* The category index of a categorical feature's column value. */
+static double
+category_value(const mm_predictor *p, CallCache *cc, uint32 f, Datum d)
+{
+	int			len;
+	char	   *str;
+	const char *bytes = column_text(cc, f, d, &len, &str);
+	int32		idx = mm_encoder_category(p->enc, f, bytes, len);
+	bool		b;
+
+	/*
+	 * A boolean feature given as another type (1, 't', 'yes'): read it as
+	 * training's boolean column would have been read.
+	 */
+	if (idx < 0 && cc->readas[f] != READ_BOOL && boolean_feature(&p->model->features[f]) &&
+		parse_bool_with_len(bytes, len, &b))
+		idx = mm_encoder_category(p->enc, f, b ? "true" : "false", b ? 4 : 5);
+	if (str)
+		pfree(str);
+	return (double) idx;
+}
+
+/*
+ * The group of a grouped model's row (values already deformed into cc):
+ * its predictor, or an error naming the group when training had none.
+ */
+static const mm_predictor *
+route_row(const mm_predictor *top, CallCache *cc, int32 *group)
+{
+	const mm_model *m = top->model;
+	const char *keys[MM_MAX_GROUP_COLUMNS];
+	size_t		lens[MM_MAX_GROUP_COLUMNS];
+	char	   *strs[MM_MAX_GROUP_COLUMNS];
+	const mm_predictor *p;
+
+	for (uint32 g = 0; g < m->n_group_columns; g++)
+	{
+		uint32		f = m->n_features + g;
+		int			len = 0;
+
+		strs[g] = NULL;
+		keys[g] = cc->nulls[cc->attnums[f]] ? NULL :
+			column_text(cc, f, cc->values[cc->attnums[f]], &len, &strs[g]);
+		lens[g] = len;
+	}
+	p = mm_predictor_route(top, keys, lens, group);
+	if (p == NULL)
+	{
+		StringInfoData what;
+
+		initStringInfo(&what);
+		for (uint32 g = 0; g < m->n_group_columns; g++)
+			appendStringInfo(&what, "%s%s = %s", g ? ", " : "", m->group_columns[g],
+							 keys[g] ? quote_literal_cstr(pnstrdup(keys[g], lens[g])) : "NULL");
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the model has no sub-model for the group %s", what.data),
+				 errdetail("It was trained with group_by, and that group had no rows in its training data."),
+				 errhint("Predict only rows of the trained groups (modelmgr.describe lists them), or retrain with rows of this group.")));
+	}
+	for (uint32 g = 0; g < m->n_group_columns; g++)
+		if (strs[g])
+			pfree(strs[g]);
+	return p;
+}
+
+/*
+ * The model's raw feature values from a row, into cc->x / cc->xnull; the
+ * predictor that takes them (a grouped model's group's, *group its index;
+ * else p itself and -1).
+ */
+static const mm_predictor *
 read_record(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
-			HeapTupleHeader td)
+			HeapTupleHeader td, int32 *group)
 {
 	HeapTupleData tup;
 
@@ -743,6 +806,9 @@ read_record(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 	tup.t_tableOid = InvalidOid;
 	tup.t_data = td;
 	heap_deform_tuple(&tup, cc->tupdesc, cc->values, cc->nulls);
+	*group = -1;
+	if (p->n_groups > 0)
+		p = route_row(p, cc, group);
 	for (uint32 f = 0; f < p->n_features; f++)
 	{
 		int			a = cc->attnums[f];
@@ -755,11 +821,20 @@ read_record(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 		else
 			cc->x[f] = category_value(p, cc, f, cc->values[a]);
 	}
+	return p;
+}
+
+/* A group's class index as the top level's (the index itself ungrouped). */
+static int32
+top_class(const mm_predictor *top, int32 group, int32 cls)
+{
+	return group >= 0 ? top->group_class[group][cls] : cls;
 }
 
 /*
- * What predict() returns for a class index: the label itself for integer
- * targets, 0 / 1 for boolean targets (false < true), else the index.
+ * What predict() returns for a class index of the top level: the label
+ * itself for integer targets, 0 / 1 for boolean targets (false < true),
+ * else the index.
  */
 static double
 class_output(const mm_predictor *p, int32 cls)
@@ -775,12 +850,13 @@ predict_record(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 {
 	double		out;
 	mm_error	err;
+	int32		group;
+	const mm_predictor *gp = read_record(p, cc, fcinfo, td, &group);
 
-	read_record(p, cc, fcinfo, td);
 	mm_error_clear(&err);
-	if (mm_predict_row(p, cc->x, cc->xnull, &out, &err) != MM_OK)
+	if (mm_predict_row(gp, cc->x, cc->xnull, &out, &err) != MM_OK)
 		mm_raise(&err);
-	return p->n_classes > 0 ? class_output(p, (int32) out) : out;
+	return p->n_classes > 0 ? class_output(p, top_class(p, group, (int32) out)) : out;
 }
 
 /*
@@ -893,6 +969,9 @@ classify(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 	mm_error	err;
 	const double *values;
 	const bool *nulls;
+	const mm_predictor *gp = p;
+	int32		group = -1;
+	double	   *gproba = NULL;
 
 	if (p->n_classes == 0)
 		ereport(ERROR,
@@ -901,14 +980,16 @@ classify(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 				 errhint("Use modelmgr.predict(...) for regression models.")));
 	if (record)
 	{
-		read_record(p, cc, fcinfo, PG_GETARG_HEAPTUPLEHEADER(1));
+		gp = read_record(p, cc, fcinfo, PG_GETARG_HEAPTUPLEHEADER(1), &group);
 		values = cc->x;
 		nulls = cc->xnull;
 	}
 	else
 		values = array_values(p, cc, fcinfo, PG_GETARG_ARRAYTYPE_P(1), "model", &nulls);
+	if (proba && group >= 0)
+		gproba = palloc(sizeof(double) * gp->n_classes);
 	mm_error_clear(&err);
-	if (mm_predict_class(p, values, nulls, &cls, proba, NULL, &err) != MM_OK)
+	if (mm_predict_class(gp, values, nulls, &cls, gproba ? gproba : proba, NULL, &err) != MM_OK)
 	{
 		if (err.status == MM_ERR_UNSUPPORTED)
 			ereport(ERROR,
@@ -917,7 +998,15 @@ classify(const mm_predictor *p, CallCache *cc, FunctionCallInfo fcinfo,
 					 errhint("Use modelmgr.predict_label(...), or train logistic_regression or softmax_regression.")));
 		mm_raise(&err);
 	}
-	return cls;
+	if (gproba)
+	{
+		/* a group's probabilities in the order of the model's classes */
+		for (uint32 k = 0; k < p->n_classes; k++)
+			proba[k] = 0.0;
+		for (uint32 k = 0; k < gp->n_classes; k++)
+			proba[top_class(p, group, k)] = gproba[k];
+	}
+	return top_class(p, group, cls);
 }
 
 static Datum

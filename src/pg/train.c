@@ -764,7 +764,7 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 	mm_resolve_train_input(spec->relid, spec->target, spec->features, spec->group_by,
 						   alg->name, strcmp(alg->task, "regression") != 0, &run->in);
 	/* classifiers and categorical features hold the rows in memory */
-	if (run->in.class_target || run->in.n_categorical > 0 ||
+	if (run->in.class_target || run->in.n_categorical > 0 || run->in.n_group > 0 ||
 		strcmp(alg->name, "mlp_regressor") == 0)
 	{
 		mm_run_matrix_training(spec, &run->in, out);

@@ -196,6 +196,8 @@ mm_matrix_metrics_json(MatrixRun *run)
 	}
 	if (run->unknown_label_rows > 0)
 		appendStringInfo(&buf, ", \"test_unknown_class_rows\": " INT64_FORMAT, run->unknown_label_rows);
+	if (run->group_summary)
+		appendStringInfo(&buf, ", \"groups\": %s", run->group_summary);
 	appendStringInfoChar(&buf, '}');
 	return buf.data;
 }
@@ -383,6 +385,97 @@ champion_score(MatrixRun *run, const mm_model *cm, const mm_predictor *cp,
 	return true;
 }
 
+/* What the champion needs per group: its predictor and column mapping. */
+typedef struct ChampionGroup
+{
+	bool		ready;
+	const mm_model *m;
+	mm_predictor *pred;
+	int		   *col;
+	int32	  **cat;
+} ChampionGroup;
+
+/*
+ * champion_score for a grouped champion: each held-out row goes to the
+ * champion's sub-model of its group (by this training's group_by values,
+ * which must be the champion's group columns).  False when a row's group
+ * is not in the champion, or it cannot read or predict a row.
+ */
+static bool
+grouped_champion_score(MatrixRun *run, const mm_model *cm, double *score)
+{
+	ChampionGroup *cg = palloc0(sizeof(ChampionGroup) * cm->n_groups);
+	const char **keys = palloc(sizeof(char *) * Max(run->n_group, 1));
+	size_t	   *lens = palloc(sizeof(size_t) * Max(run->n_group, 1));
+	double		acc = 0;
+	int64		n = 0;
+	mm_error	err;
+
+	if ((int) cm->n_group_columns != run->n_group)
+		return false;
+	for (int g = 0; g < run->n_group; g++)
+		if (strcmp(cm->group_columns[g], run->in->group_cols[g]) != 0)
+			return false;
+	for (int64 r = 0; r < run->n; r++)
+	{
+		ChampionGroup *c;
+		int32		gi;
+		double		out;
+		double	   *x;
+		bool	   *xn;
+
+		if (!run->is_test[r] || (run->classification && mm_matrix_row_class(run, r) < 0))
+			continue;
+		for (int g = 0; g < run->n_group; g++)
+		{
+			int32		code = run->gkey[(Size) r * run->n_group + g];
+
+			keys[g] = code < 0 ? NULL : run->gdicts[g].labels[code];
+			lens[g] = code < 0 ? 0 : run->gdicts[g].lens[code];
+		}
+		gi = mm_model_find_group(cm, keys, lens);
+		if (gi < 0)
+			return false;
+		c = &cg[gi];
+		if (!c->ready)
+		{
+			mm_encoder *enc;
+
+			c->m = cm->groups[gi].model;
+			c->col = palloc(sizeof(int) * Max(c->m->n_features, 1));
+			c->cat = palloc(sizeof(int32 *) * Max(c->m->n_features, 1));
+			mm_error_clear(&err);
+			if (mm_encoder_new(c->m, &enc, &err) != MM_OK || !map_champion(run, c->m, enc, c->col, c->cat) ||
+				mm_predictor_new(c->m, &c->pred, &err) != MM_OK)
+				return false;
+			c->ready = true;
+		}
+		x = palloc(sizeof(double) * Max(c->m->n_features, 1));
+		xn = palloc(sizeof(bool) * Max(c->m->n_features, 1));
+		for (uint32 k = 0; k < c->m->n_features; k++)
+		{
+			double		v = run->raw[(Size) r * run->p + c->col[k]];
+
+			xn[k] = isnan(v);
+			x[k] = xn[k] ? 0 : c->cat[k] ? c->cat[k][(int32) v] : v;
+		}
+		mm_error_clear(&err);
+		if (mm_predict_row(c->pred, x, xn, &out, &err) != MM_OK)
+			return false;
+		pfree(x);
+		pfree(xn);
+		if (run->classification)
+			acc += strcmp(c->m->classes[(int32) out], run->label_dict.labels[(int32) run->y[r]]) == 0;
+		else
+			acc += (run->y[r] - out) * (run->y[r] - out);
+		n++;
+	}
+	if (n == 0)
+		return false;
+	*score = acc / n;
+	return true;
+}
+
 /* Our own score on the held-out rows, the same way. */
 static double
 own_score(const MatrixRun *run)
@@ -448,10 +541,11 @@ mm_matrix_score_champion(void *arg, int64 model_id, int32 champion, char **reaso
 	cat = palloc(sizeof(int32 *) * Max(cm->n_features, 1));
 	if ((cm->task == MM_TASK_REGRESSION) == run->classification ||
 		cm->target == NULL || strcmp(cm->target, run->in->target) != 0 ||
-		mm_encoder_new(cm, &cenc, &err) != MM_OK ||
+		(cm->n_groups > 0 ? !grouped_champion_score(run, cm, &theirs) :
+		(mm_encoder_new(cm, &cenc, &err) != MM_OK ||
 		!map_champion(run, cm, cenc, col, cat) ||
 		mm_predictor_new(cm, &cp, &err) != MM_OK ||
-		!champion_score(run, cm, cp, col, cat, &theirs))
+		!champion_score(run, cm, cp, col, cat, &theirs))))
 	{
 		*reason = psprintf("version %d cannot be scored on these held-out rows (another target, a feature this training did not read, or an algorithm that cannot serve); kept it",
 						   champion);

@@ -24,6 +24,7 @@
 #include "utils/rel.h"
 #include "utils/relcache.h"
 
+#include "mm_model.h"
 #include "mm_pg.h"
 #include "mm_train_input.h"
 
@@ -340,6 +341,40 @@ mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 					 errdetail("Key, identity, serial and generated columns and the target are not used as features by default."),
 					 errhint("Name the feature columns with features => ARRAY['...'].")));
 	}
+	/* group_by columns: any type, read as text; not the target or a feature */
+	foreach(lc, group_cols)
+	{
+		char	   *g = lfirst(lc);
+		AttrNumber	att = find_column(desc, g);
+		ListCell   *lc2;
+
+		if (att == 0)
+			column_missing(in->qualified, g, "group_by column");
+		if (att == target_att)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("column \"%s\" is the target and cannot also be a group_by column", g)));
+		foreach(lc2, feature_names)
+			if (strcmp(lfirst(lc2), g) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("column \"%s\" is both a feature and a group_by column", g),
+						 errhint("Leave it out of features: each group gets its own model.")));
+		foreach(lc2, group_cols)
+		{
+			if (lc2 == lc)
+				break;
+			if (strcmp(lfirst(lc2), g) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("group_by column \"%s\" is listed twice", g)));
+		}
+	}
+	if (list_length(group_cols) > MM_MAX_GROUP_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%d group_by columns is more than the %d modelmgr supports",
+						list_length(group_cols), MM_MAX_GROUP_COLUMNS)));
 	relation_close(rel, AccessShareLock);
 
 	if (list_length(feature_names) > MM_MAX_TRAIN_FEATURES)
@@ -363,6 +398,17 @@ mm_resolve_train_input(Oid relid, const char *target, ArrayType *features,
 			in->features[i++] = lfirst(lc);
 			appendStringInfo(&q, ", %s::pg_catalog.%s", quote_identifier(lfirst(lc)),
 							 in->categorical[i - 1] ? "text" : "float8");
+		}
+	}
+	in->n_group = list_length(group_cols);
+	in->group_cols = palloc(sizeof(char *) * Max(in->n_group, 1));
+	{
+		int			i = 0;
+
+		foreach(lc, group_cols)
+		{
+			in->group_cols[i++] = lfirst(lc);
+			appendStringInfo(&q, ", %s::pg_catalog.text", quote_identifier(lfirst(lc)));
 		}
 	}
 	appendStringInfo(&q, " FROM %s", in->qualified);

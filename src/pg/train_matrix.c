@@ -38,6 +38,7 @@
 #include "miscadmin.h"
 #include "portability/instr_time.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/memutils.h"
 
 #include "mm_bytes.h"
@@ -142,6 +143,13 @@ grow_rows(MatrixRun *run)
 		palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
 	run->is_test = run->is_test ? repalloc_huge(run->is_test, sizeof(bool) * cap) :
 		palloc_extended(sizeof(bool) * cap, MCXT_ALLOC_HUGE);
+	if (run->n_group > 0)
+	{
+		mm_charge_memory(&run->mem_used, (Size) (cap - run->cap) * sizeof(int32) * run->n_group,
+						 "the rows read into memory");
+		run->gkey = run->gkey ? repalloc_huge(run->gkey, sizeof(int32) * run->n_group * cap) :
+			palloc_extended(sizeof(int32) * run->n_group * cap, MCXT_ALLOC_HUGE);
+	}
 	run->cap = cap;
 }
 
@@ -231,6 +239,27 @@ matrix_scan_row(void *arg, Datum *values, bool *nulls)
 			if (!isfinite(raw[j]))
 				refuse_nonfinite(run->in->features[j], raw[j]);
 			mm_hash_double(&hs, raw[j]);
+		}
+	}
+	for (int g = 0; g < run->n_group; g++)
+	{
+		int			c = run->p + 1 + g;
+
+		if (nulls[c])
+		{
+			run->gkey[(Size) r * run->n_group + g] = -1;
+			mm_hash_null(&hs);
+		}
+		else
+		{
+			int			len;
+			text	   *copy;
+			const char *label = text_bytes(values[c], &len, &copy);
+
+			run->gkey[(Size) r * run->n_group + g] = dict_code(run, &run->gdicts[g], label, len);
+			mm_hash_bytes(&hs, label, len);
+			if (copy)
+				pfree(copy);
 		}
 	}
 	if (has_null && run->impute_error)
@@ -945,6 +974,264 @@ add_param_attrs(MatrixRun *run)
 	}
 }
 
+
+/* ---- group_by: one sub-model per group ---------------------------------- */
+
+static const MatrixRun *gsort_run;
+
+/* Order of two group keys: NULL first, then bytewise, column by column. */
+static int
+gkey_cmp_codes(const MatrixRun *run, const int32 *a, const int32 *b)
+{
+	for (int g = 0; g < run->n_group; g++)
+	{
+		const LabelDict *d = &run->gdicts[g];
+		int			c;
+
+		if (a[g] == b[g])
+			continue;
+		if (a[g] < 0 || b[g] < 0)
+			return a[g] < 0 ? -1 : 1;
+		c = memcmp(d->labels[a[g]], d->labels[b[g]], Min(d->lens[a[g]], d->lens[b[g]]));
+		if (c != 0)
+			return c;
+		return d->lens[a[g]] < d->lens[b[g]] ? -1 : 1;
+	}
+	return 0;
+}
+
+static int
+row_gkey_cmp(const void *x, const void *y)
+{
+	int64		a = *(const int64 *) x;
+	int64		b = *(const int64 *) y;
+	int			c = gkey_cmp_codes(gsort_run, gsort_run->gkey + (Size) a * gsort_run->n_group,
+								   gsort_run->gkey + (Size) b * gsort_run->n_group);
+
+	return c != 0 ? c : (a > b) - (a < b);
+}
+
+/* The group's keys as text, for messages: region = north, ... */
+static char *
+group_label(const MatrixRun *run, const int32 *key)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int g = 0; g < run->n_group; g++)
+		appendStringInfo(&buf, "%s%s = %s", g ? ", " : "", run->in->group_cols[g],
+						 key[g] < 0 ? "NULL" : quote_literal_cstr(run->gdicts[g].labels[key[g]]));
+	return buf.data;
+}
+
+static void
+group_error_context(void *arg)
+{
+	errcontext("training the group %s", (const char *) arg);
+}
+
+/* Count training rows per label and category over the run's rows only. */
+static void
+recount(MatrixRun *run)
+{
+	memset(run->label_dict.train_count, 0, sizeof(int64) * Max(run->label_dict.n, 0));
+	for (int j = 0; j < run->p; j++)
+		if (run->in->categorical[j] && run->dicts[j].n > 0)
+			memset(run->dicts[j].train_count, 0, sizeof(int64) * run->dicts[j].n);
+	for (int64 r = 0; r < run->n; r++)
+	{
+		if (run->is_test[r])
+			continue;
+		if (run->classification)
+			run->label_dict.train_count[(int32) run->y[r]]++;
+		for (int j = 0; j < run->p; j++)
+		{
+			double		v = run->raw[(Size) r * run->p + j];
+
+			if (run->in->categorical[j] && !isnan(v))
+				run->dicts[j].train_count[(int32) v]++;
+		}
+	}
+}
+
+/* A run over rows[0 .. n) of top, sharing its dictionaries. */
+static MatrixRun *
+sub_run(MatrixRun *top, const int64 *rows, int64 n)
+{
+	MatrixRun  *sub = palloc0(sizeof(MatrixRun));
+
+	sub->spec = top->spec;
+	sub->in = top->in;
+	sub->p = top->p;
+	sub->algorithm = top->algorithm;
+	sub->classification = top->classification;
+	sub->impute_error = top->impute_error;
+	sub->fit_intercept = top->fit_intercept;
+	sub->label_dict = top->label_dict;
+	sub->dicts = top->dicts;
+	sub->values = palloc(sizeof(double) * Max(top->p, 1));
+	sub->nulls = palloc(sizeof(bool) * Max(top->p, 1));
+	sub->champion_score = NAN;
+	sub->challenger_score = NAN;
+	mm_charge_memory(&top->mem_used, (Size) n * (sizeof(double) * (top->p + 1) + 1), "a group's rows");
+	sub->raw = palloc_extended(sizeof(double) * Max(top->p, 1) * Max(n, 1), MCXT_ALLOC_HUGE);
+	sub->y = palloc_extended(sizeof(double) * Max(n, 1), MCXT_ALLOC_HUGE);
+	sub->is_test = palloc_extended(sizeof(bool) * Max(n, 1), MCXT_ALLOC_HUGE);
+	for (int64 i = 0; i < n; i++)
+	{
+		memcpy(sub->raw + (Size) i * top->p, top->raw + (Size) rows[i] * top->p, sizeof(double) * top->p);
+		sub->y[i] = top->y[rows[i]];
+		sub->is_test[i] = top->is_test[rows[i]];
+		if (!sub->is_test[i])
+			sub->n_train++;
+	}
+	sub->n = n;
+	return sub;
+}
+
+/*
+ * Train the group's sub-model (classes, vocabularies and imputation from
+ * the group's own training rows) and copy its predictions into top's, as
+ * indexes of top's classes.
+ */
+static void
+train_one_group(MatrixRun *top, const int64 *rows, int64 n, const char *label,
+				StringInfo summary)
+{
+	MatrixRun  *sub = sub_run(top, rows, n);
+	mm_error	err;
+	int32		K = top->n_classes;
+	int32	   *to_top = NULL;
+	StringInfoData m;
+
+	if (sub->n_train == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("group %s has no training rows: all " INT64_FORMAT " of its rows were held out", label, n),
+				 errhint("Lower test_fraction, or filter out small groups.")));
+	recount(sub);
+	sub->model = mm_model_new(top->algorithm, MM_TASK_REGRESSION);
+	if (!sub->model)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	mm_error_clear(&err);
+	raise_core(mm_model_set_target(sub->model, top->in->target, &err), &err);
+	if (sub->classification)
+	{
+		resolve_classes(sub, sub->model);
+		to_top = palloc(sizeof(int32) * sub->n_classes);
+		for (int32 k = 0; k < sub->n_classes; k++)
+			for (int32 t = 0; t < K; t++)
+				if (strcmp(sub->model->classes[k], top->model->classes[t]) == 0)
+					to_top[k] = t;
+	}
+	else
+	{
+		sub->task = "regression";
+		sub->n_test = sub->n - sub->n_train;
+	}
+	resolve_features(sub, sub->model);
+	raise_core(mm_encoder_new(sub->model, &sub->enc, &err), &err);
+	fit_model(sub);
+	raise_core(mm_predictor_new(sub->model, &sub->pred, &err), &err);
+	mm_matrix_predict_all(sub);
+	for (int64 i = 0; i < n; i++)
+	{
+		int64		r = rows[i];
+
+		if (!sub->classification)
+		{
+			top->yhat[r] = sub->yhat[i];
+			continue;
+		}
+		top->yhat[r] = to_top[(int32) sub->yhat[i]];
+		top->score[r] = sub->score[i];
+		if (top->proba)
+		{
+			memset(top->proba + (Size) r * K, 0, sizeof(double) * K);
+			for (int32 k = 0; k < sub->n_classes; k++)
+				top->proba[(Size) r * K + to_top[k]] = sub->proba[(Size) i * sub->n_classes + k];
+		}
+	}
+	initStringInfo(&m);
+	appendStringInfoString(&m, mm_matrix_metrics_json(sub));
+	appendStringInfoString(summary, summary->len > 1 ? ", " : "");
+	escape_json(summary, label);
+	appendStringInfo(summary, ": %s", m.data);
+	mm_predictor_free(sub->pred);
+	mm_encoder_free(sub->enc);
+	{
+		const int32 *key = top->gkey + (Size) rows[0] * top->n_group;
+		const char **keys = palloc(sizeof(char *) * top->n_group);
+
+		for (int g = 0; g < top->n_group; g++)
+			keys[g] = key[g] < 0 ? NULL : top->gdicts[g].labels[key[g]];
+		raise_core(mm_model_add_group(top->model, keys, sub->model, &err), &err);
+	}
+}
+
+/*
+ * group_by: sort the rows by group, train each group's sub-model inside
+ * the top model (which keeps the shared schema: the union of the classes
+ * and vocabularies, computed by the caller), and fill top's predictions.
+ */
+static void
+train_groups(MatrixRun *top)
+{
+	int64	   *order = palloc_extended(sizeof(int64) * Max(top->n, 1), MCXT_ALLOC_HUGE);
+	int32		K = top->n_classes;
+	StringInfoData summary;
+	mm_error	err;
+	int64		a = 0;
+	int32		ngroups = 0;
+
+	mm_charge_memory(&top->mem_used, (Size) top->n * (sizeof(int64) + sizeof(double) * (2 + K)),
+					 "the predictions");
+	for (int64 r = 0; r < top->n; r++)
+		order[r] = r;
+	gsort_run = top;
+	qsort(order, top->n, sizeof(int64), row_gkey_cmp);
+	top->yhat = palloc_extended(sizeof(double) * Max(top->n, 1), MCXT_ALLOC_HUGE);
+	if (top->classification)
+	{
+		top->score = palloc_extended(sizeof(double) * Max(top->n, 1), MCXT_ALLOC_HUGE);
+		if (top->algorithm != MM_ALGO_LINEAR_SVM)
+			top->proba = palloc_extended(sizeof(double) * K * Max(top->n, 1), MCXT_ALLOC_HUGE);
+	}
+	mm_error_clear(&err);
+	raise_core(mm_model_set_group_columns(top->model, top->n_group,
+										  (const char *const *) top->in->group_cols, &err), &err);
+	initStringInfo(&summary);
+	appendStringInfoChar(&summary, '{');
+	while (a < top->n)
+	{
+		const int32 *key = top->gkey + (Size) order[a] * top->n_group;
+		int64		b = a + 1;
+		char	   *label;
+		ErrorContextCallback cb;
+
+		while (b < top->n && gkey_cmp_codes(top, key, top->gkey + (Size) order[b] * top->n_group) == 0)
+			b++;
+		if (++ngroups > MM_MAX_GROUPS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("group_by makes more than %d groups", MM_MAX_GROUPS),
+					 errhint("Group by fewer or coarser columns.")));
+		CHECK_FOR_INTERRUPTS();
+		label = group_label(top, key);
+		cb.callback = group_error_context;
+		cb.arg = label;
+		cb.previous = error_context_stack;
+		error_context_stack = &cb;
+		train_one_group(top, order + a, b - a, label, &summary);
+		error_context_stack = cb.previous;
+		a = b;
+	}
+	appendStringInfoChar(&summary, '}');
+	/* per-group metrics in the version's record, for a readable number */
+	top->group_summary = ngroups <= 1000 ? summary.data : NULL;
+	recount(top);				/* back to every group's training rows */
+}
+
 /* ---- the whole run ---------------------------------------------------- */
 
 static void
@@ -999,6 +1286,8 @@ mm_run_matrix_training(const mm_train_spec *spec, const mm_train_input *in,
 	run->dicts = palloc0(sizeof(LabelDict) * Max(run->p, 1));
 	run->values = palloc(sizeof(double) * Max(run->p, 1));
 	run->nulls = palloc(sizeof(bool) * Max(run->p, 1));
+	run->n_group = in->n_group;
+	run->gdicts = palloc0(sizeof(LabelDict) * Max(run->n_group, 1));
 	run->champion_score = NAN;
 	run->challenger_score = NAN;
 
@@ -1012,7 +1301,7 @@ mm_run_matrix_training(const mm_train_spec *spec, const mm_train_input *in,
 	mm_progress_phase("read");
 	mm_fetch_rows(run->p + 1, &batch_bytes);
 	mm_charge_memory(&run->mem_used, batch_bytes, "a batch of rows read");
-	mm_scan_rows(in->query, run->p + 1, matrix_scan_row, run);
+	mm_scan_rows(in->query, run->p + 1 + run->n_group, matrix_scan_row, run);
 	MemoryContextSwitchTo(runcxt);
 	mm_progress_rows(run->rows_read);
 	if (run->rows_read == 0)
@@ -1046,20 +1335,30 @@ mm_run_matrix_training(const mm_train_spec *spec, const mm_train_input *in,
 		run->n_test = run->n - run->n_train;
 	}
 	resolve_features(run, run->model);
-	raise_core(mm_encoder_new(run->model, &run->enc, &err), &err);
 	t_read = mm_elapsed_since(t_phase);
 
-	/* fit */
 	INSTR_TIME_SET_CURRENT(t_phase);
 	mm_progress_phase("fit");
-	fit_model(run);
-	t_fit = mm_elapsed_since(t_phase);
+	if (run->n_group > 0)
+	{
+		/* one sub-model per group; fit and evaluate happen group by group */
+		train_groups(run);
+		t_fit = mm_elapsed_since(t_phase);
+		INSTR_TIME_SET_CURRENT(t_phase);
+		mm_progress_phase("evaluate");
+	}
+	else
+	{
+		raise_core(mm_encoder_new(run->model, &run->enc, &err), &err);
+		fit_model(run);
+		t_fit = mm_elapsed_since(t_phase);
 
-	/* evaluate */
-	INSTR_TIME_SET_CURRENT(t_phase);
-	mm_progress_phase("evaluate");
-	raise_core(mm_predictor_new(run->model, &run->pred, &err), &err);
-	mm_matrix_predict_all(run);
+		/* evaluate */
+		INSTR_TIME_SET_CURRENT(t_phase);
+		mm_progress_phase("evaluate");
+		raise_core(mm_predictor_new(run->model, &run->pred, &err), &err);
+		mm_matrix_predict_all(run);
+	}
 	metrics = mm_matrix_metrics_json(run);
 	baselines = mm_matrix_baselines_json(run);
 	t_eval = mm_elapsed_since(t_phase);

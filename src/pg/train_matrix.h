@@ -55,6 +55,10 @@ typedef struct MatrixRun
 	int64		unknown_label_rows; /* held out, class not in training */
 	LabelDict	label_dict;
 	LabelDict  *dicts;			/* per feature (categorical ones used) */
+	int			n_group;		/* group_by columns */
+	LabelDict  *gdicts;			/* per group_by column */
+	int32	   *gkey;			/* n x n_group label codes, -1 = NULL */
+	char	   *group_summary;	/* grouped: per-group metrics as JSON */
 
 	/* resolved after the scan */
 	int32		n_classes;

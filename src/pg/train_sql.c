@@ -58,16 +58,6 @@ check_fraction(double f)
 				 errmsg("test_fraction must be at least 0 and less than 1, got %g", f)));
 }
 
-static void
-check_group_by(const mm_algorithm_spec *alg, ArrayType *g)
-{
-	if (g != NULL && ArrayGetNItems(ARR_NDIM(g), ARR_DIMS(g)) > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("group_by is not supported for algorithm %s yet", alg->name),
-				 errhint("Train one model per group, e.g. with modelmgr.linear_fit(...) GROUP BY and modelmgr.save(...).")));
-}
-
 Datum
 mm_train(PG_FUNCTION_ARGS)
 {
@@ -99,7 +89,6 @@ mm_train(PG_FUNCTION_ARGS)
 	spec.policy = parse_policy(required_text(fcinfo, 7, "deploy"));
 	spec.seed = PG_ARGISNULL(8) ? 0 : (uint64) PG_GETARG_INT64(8);
 	spec.group_by = PG_ARGISNULL(9) ? NULL : PG_GETARG_ARRAYTYPE_P(9);
-	check_group_by(spec.alg, spec.group_by);
 	spec.operation = "train";
 
 	mm_run_training(&spec, &out);
@@ -136,6 +125,7 @@ mm_retrain(PG_FUNCTION_ARGS)
 	char	   *algorithm;
 	Jsonb	   *params;
 	char	   *source = NULL;
+	MemoryContext fncxt = CurrentMemoryContext;
 	Datum		params_datum;
 	Datum		features_datum;
 	bool		isnull;
@@ -193,6 +183,27 @@ mm_retrain(PG_FUNCTION_ARGS)
 		spec.seed = isnull ? 0 : (uint64) DatumGetInt64(d);
 		d = SPI_getbinval(tup, desc, 7, &isnull);
 		spec.test_fraction = isnull ? 0.2 : DatumGetFloat8(d);
+	}
+	/* a grouped model is retrained with the same group_by columns */
+	{
+		bytea	   *artifact = mm_fetch_artifact(row.id, row.deployed_version, false);
+
+		if (artifact != NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(fncxt);
+			mm_model   *m = mm_parse_artifact(VARDATA_ANY(artifact), VARSIZE_ANY_EXHDR(artifact));
+
+			if (m->n_group_columns > 0)
+			{
+				Datum	   *cols = palloc(sizeof(Datum) * m->n_group_columns);
+
+				for (uint32 g = 0; g < m->n_group_columns; g++)
+					cols[g] = CStringGetTextDatum(m->group_columns[g]);
+				spec.group_by = construct_array(cols, m->n_group_columns, TEXTOID, -1, false, TYPALIGN_INT);
+			}
+			mm_model_free(m);
+			MemoryContextSwitchTo(old);
+		}
 	}
 	SPI_finish();
 

@@ -343,10 +343,10 @@ COMMENT ON FUNCTION modelmgr.classes(text, integer) IS
     'Class labels of a classifier version (default: the deployed one) in the order predict_proba reports them; NULL for regression models.';
 
 CREATE FUNCTION modelmgr.weights(name text, version integer DEFAULT NULL)
-RETURNS TABLE (feature text, category text, class text, weight double precision)
+RETURNS TABLE (feature text, category text, class text, weight double precision, group_key text[])
     AS 'MODULE_PATHNAME', 'mm_weights' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION modelmgr.weights(text, integer) IS
-    'Coefficients of a linear model version (default: the deployed one) in the original units of the features: one row per input column (feature, and category for one-hot columns) and class, plus (intercept) rows.';
+    'Coefficients of a linear model version (default: the deployed one) in the original units of the features: one row per input column (feature, and category for one-hot columns) and class, plus (intercept) rows; models trained with group_by give the rows of every group, group_key holding its values.';
 
 CREATE FUNCTION modelmgr.evaluate(name text, relation regclass, version integer DEFAULT NULL) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'mm_evaluate' LANGUAGE C VOLATILE PARALLEL UNSAFE;
@@ -363,13 +363,13 @@ RETURNS TABLE (name text, version integer, parent_version integer, operation tex
 COMMENT ON FUNCTION modelmgr.prune(text, integer, text, double precision, regclass) IS
     'New version with weights pruned (magnitude per layer | global_magnitude | structured hidden units) to the given sparsity, stored sparsely; scored with its parent on the parent''s held-out rows (or on relation). Owner only; never deployed automatically.';
 CREATE FUNCTION modelmgr.quantize(name text, version integer, dtype text DEFAULT 'int8',
-                                  scheme text DEFAULT 'symmetric', granularity text DEFAULT 'channel',
+                                  scheme text DEFAULT NULL, granularity text DEFAULT NULL,
                                   relation regclass DEFAULT NULL)
 RETURNS TABLE (name text, version integer, parent_version integer, operation text,
                size_bytes integer, parent_size_bytes integer, metrics jsonb)
     AS 'MODULE_PATHNAME', 'mm_quantize_version' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION modelmgr.quantize(text, integer, text, text, text, regclass) IS
-    'New version with weights quantized to int8 (symmetric | asymmetric, per tensor | per channel; served by int8 kernels) or float16; scored with its parent on the parent''s held-out rows (or on relation). Owner only; never deployed automatically.';
+    'New version with weights quantized to int8 (scheme symmetric (default) | asymmetric, granularity channel (default) | tensor; served by int8 kernels) or float16 (no scheme or granularity); scored with its parent on the parent''s held-out rows (or on relation). Owner only; never deployed automatically.';
 CREATE FUNCTION modelmgr.compare(name text, v1 integer, v2 integer, sample_rows integer DEFAULT 1000)
 RETURNS TABLE (property text, v1_value text, v2_value text, change double precision)
     AS 'MODULE_PATHNAME', 'mm_compare' LANGUAGE C VOLATILE PARALLEL UNSAFE;

@@ -3,6 +3,14 @@
 # nothing behind (no version, no model row, no lock, no memory growth over
 # repeated cancels), and interrupts that are not cancels do not abort a
 # training.
+#
+# The classifiers and networks are canceled inside their iterative fit
+# (logistic_regression by Newton and by L-BFGS, softmax_regression by Newton
+# and by L-BFGS, linear_svm's dual coordinate descent, mlp_classifier's and
+# mlp_regressor's minibatches), which modelmgr.training_progress shows as
+# phase fit (the node preloads modelmgr for it); prune and quantize of a
+# network are canceled while they score the held-out rows; and
+# modelmgr.max_training_memory stops a classifier with 54000 and a hint.
 use strict;
 use warnings;
 
@@ -19,7 +27,7 @@ use Time::HiRes qw(time usleep);
 # seconds of its start (about $delay + 0.1 s on an idle machine).
 my $max_secs = 2.0;
 
-my $node = mm_node('cancel');
+my $node = mm_node('cancel', "shared_preload_libraries = 'modelmgr'");
 
 # big: 4M rows x 8 features (1M computed, then doubled twice); big2 reads it
 # twice, so a training over big2 takes several seconds and a 500 ms timeout
@@ -278,6 +286,355 @@ sub rss_anon_kb
 	is($r->{out}, 'RESULT|t', 'client_connection_check_interval = 1ms: linear_fit returns a model');
 	$s2->quit;
 }
+
+# ---------------------------------------------------------------------------
+# Classifiers and networks: pg_cancel_backend and statement_timeout inside
+# the iterative fit.
+#
+# cls: 100k rows; a, b, c numeric; cat a text column of 390 categories (so
+# the design is 100k x 393 columns, one-hot, and every Newton iteration
+# forms a 393 x 393 Hessian over 100k rows); cat2 one of 96 categories (softmax Newton: 3 x 100
+# coefficients); yb boolean, yc one of 4 classes, y numeric.  With tol 0
+# and a huge max_iter / max_epochs every fit below runs for several seconds
+# (Newton and L-BFGS about 5 s; coordinate descent and Adam for minutes).
+# Reading the rows takes about 0.2 s, so a cancel 1 s into phase fit lands
+# inside the solver.
+# ---------------------------------------------------------------------------
+$node->safe_psql(
+	'postgres', q{
+CREATE UNLOGGED TABLE cls (id int, a float8, b float8, c float8, cat text, cat2 text,
+                           yb boolean, yc text, y float8);
+INSERT INTO cls
+SELECT i, a, b, c, 'k' || lpad((h % 390)::text, 3, '0'), 'q' || lpad((h % 96)::text, 2, '0'),
+       a + b - c + 0.004 * (h % 390) - 0.78 + e > 0,
+       CASE WHEN s < -0.8 THEN 'c1' WHEN s < 0 THEN 'c2' WHEN s < 0.8 THEN 'c3' ELSE 'c4' END,
+       1 + 2 * a - 3 * b + c + 0.01 * (h % 96) + 0.1 * e
+FROM (SELECT i, a, b, c, h, e, a + 2 * b - c + 0.01 * (h % 96) - 0.48 + e AS s
+      FROM (SELECT i, sin(i * 0.37) AS a, cos(i * 0.11) AS b, sin(i * 0.013 + 1) AS c,
+                   (i::bigint * 7919) % 1000003 AS h,
+                   ((i::bigint * 2654435761) % 1000003)::float8 / 1000003 - 0.5 AS e
+            FROM generate_series(1, 100000) AS i) s0) s1;
+CREATE TABLE cls20k AS SELECT * FROM cls WHERE id <= 20000;
+CREATE TABLE cls5k AS SELECT * FROM cls WHERE id <= 5000;
+CREATE TABLE cls500 AS SELECT * FROM cls WHERE id <= 500;
+VACUUM ANALYZE cls;
+VACUUM ANALYZE cls20k;
+VACUUM ANALYZE cls5k;
+VACUUM ANALYZE cls500;
+});
+
+my $cfeat = mm_sql_list('a', 'b', 'c', 'cat');
+my $cfeat2 = mm_sql_list('a', 'b', 'c', 'cat2');
+my $long_mlp = '"max_epochs": 100000, "tol": 0, "n_iter_no_change": 1000';
+my @fit_cases = (
+	[ 'logistic_regression (newton)', 'logistic_regression', 'yb', $cfeat,
+		'{"solver": "newton", "l2": 1, "tol": 0, "max_iter": 1000000}' ],
+	[ 'logistic_regression (lbfgs)', 'logistic_regression', 'yb', $cfeat,
+		'{"solver": "lbfgs", "l2": 1, "tol": 0, "max_iter": 1000000}' ],
+	[ 'softmax_regression (newton)', 'softmax_regression', 'yc', $cfeat2,
+		'{"solver": "newton", "l2": 1, "tol": 0, "max_iter": 1000000}' ],
+	[ 'softmax_regression (lbfgs)', 'softmax_regression', 'yc', $cfeat,
+		'{"solver": "lbfgs", "l2": 1, "tol": 0, "max_iter": 1000000}' ],
+	[ 'linear_svm', 'linear_svm', 'yc', $cfeat, '{"C": 100, "tol": 1e-15, "max_iter": 1000000}' ],
+	[ 'mlp_classifier', 'mlp_classifier', 'yc', $cfeat2, qq({"hidden_layers": "64,64", $long_mlp}) ],
+	[ 'mlp_regressor', 'mlp_regressor', 'y', $cfeat2, qq({"hidden_layers": "64,64", $long_mlp}) ],);
+
+sub cls_train_sql
+{
+	my ($model, $algo, $target, $feat, $params, $rel) = @_;
+	$rel //= 'cls';
+	return "SELECT 'RESULT', version FROM modelmgr.train('$model', '$algo', '$rel', '$target', "
+	  . "$feat, '$params', deploy => 'never')";
+}
+
+# Run a training in $s1 while $ctl reads its row of
+# modelmgr.training_progress every 10 ms.  With $cancel_after, cancel it
+# once it has been seen in phase $cancel_phase (default fit) for that many
+# seconds; the phase is read by the statement that sends the cancel.
+# Returns { r (the result), fit_at (seconds from the start to the first
+# sight of phase fit), phases (those seen, in order), last_phase,
+# cancel_phase ("<phase>:true"), latency (seconds from the cancel to the
+# end of the statement) }.
+sub watch_training
+{
+	my ($sql, $cancel_after, $cancel_phase) = @_;
+	my $pid = $s1->pid;
+	my %w = (phases => [], last_phase => '<none>');
+	my ($fit_seen, $phase_seen);
+
+	$cancel_phase //= 'fit';
+
+	$s1->start($sql);
+	while (!$s1->poll)
+	{
+		my $ph = $ctl->query_ok("SELECT phase FROM modelmgr.training_progress WHERE pid = $pid");
+		my $now = time;
+
+		if ($ph ne '')
+		{
+			push @{ $w{phases} }, $ph if !@{ $w{phases} } || $w{phases}[-1] ne $ph;
+			$w{last_phase} = $ph;
+		}
+		if ($ph eq 'fit' && !defined $fit_seen)
+		{
+			$fit_seen = $now;
+			$w{fit_at} = $now - $s1->{t0};
+		}
+		$phase_seen //= $now if $ph eq $cancel_phase;
+		if (defined $cancel_after && defined $phase_seen && $now - $phase_seen >= $cancel_after)
+		{
+			$w{t_cancel} = time;
+			$w{cancel_phase} = $ctl->query_ok(
+				"SELECT phase || ':' || pg_cancel_backend(pid) FROM modelmgr.training_progress WHERE pid = $pid");
+			last;
+		}
+		usleep(10_000);
+	}
+	$w{r} = $s1->finish;
+	$w{latency} = $s1->{t1} - $w{t_cancel} if defined $w{t_cancel};
+	return \%w;
+}
+
+# The victim backend is idle, holds no lock, shows no training, and works.
+sub victim_clean
+{
+	my ($label) = @_;
+	my $pid = $s1->pid;
+
+	is( $ctl->query_ok(
+			"SELECT (SELECT count(*) FROM pg_locks WHERE pid = $pid) || ':' || "
+			  . "(SELECT state FROM pg_stat_activity WHERE pid = $pid) || ':' || "
+			  . "(SELECT count(*) FROM modelmgr.training_progress WHERE pid = $pid)"),
+		'0:idle:0',
+		"$label: the backend holds no lock, is idle, and training_progress no longer shows it");
+	is($s1->query_ok("SELECT 'alive', count(*) FROM cls500"), 'alive|500', "$label: the backend runs the next statement");
+	return;
+}
+
+my %latency;
+for my $case (@fit_cases)
+{
+	my ($label, $algo, $target, $feat, $params) = @$case;
+	(my $model = "cfit_$label") =~ s/\W+/_/g;
+	my $sql = cls_train_sql($model, $algo, $target, $feat, $params);
+
+	# pg_cancel_backend 1 s into the fit
+	my $w = watch_training($sql, 1.0);
+	my $r = $w->{r};
+	note "$label: phases seen: @{ $w->{phases} }; fit from "
+	  . sprintf('%.3f s', $w->{fit_at} // -1);
+	is($w->{cancel_phase} // '<ended before the cancel>', 'fit:true',
+		"$label: canceled while training_progress shows phase fit (1 s into it)");
+	like($r->{err}, qr/ERROR:\s+57014: canceling statement due to user request/,
+		"$label: pg_cancel_backend stops the fit with 57014");
+	unlike($r->{out}, qr/RESULT/, "$label: the canceled training returned no row");
+	cmp_ok($w->{latency} // 99, '<', 1.0,
+		sprintf('%s: ended %.3f s after pg_cancel_backend', $label, $w->{latency} // 99));
+	$latency{"$label cancel"} = $w->{latency};
+	victim_clean("$label (cancel)");
+
+	# statement_timeout: the same point, 1 s after the fit began
+	my $timeout_ms = int((($w->{fit_at} // 0.5) + 1.0) * 1000);
+	$s1->query_ok("SET statement_timeout = '${timeout_ms}ms'");
+	$w = watch_training($sql);
+	$s1->query_ok('RESET statement_timeout');
+	$r = $w->{r};
+	like($r->{err}, qr/ERROR:\s+57014: canceling statement due to statement timeout/,
+		"$label: statement_timeout ${timeout_ms}ms stops the training with 57014");
+	is($w->{last_phase}, 'fit', "$label: the last phase seen before the timeout was fit");
+	cmp_ok($r->{secs} - $timeout_ms / 1000, '<', 1.0,
+		sprintf('%s: timed out after %.3f s (timeout %.3f s)', $label, $r->{secs}, $timeout_ms / 1000));
+	$latency{"$label timeout"} = $r->{secs} - $timeout_ms / 1000;
+	victim_clean("$label (timeout)");
+
+	is($ctl->query_ok("SELECT count(*) FROM modelmgr.models WHERE name = '$model'"),
+		'0', "$label: no model row was created by the canceled trainings");
+}
+
+# ---------------------------------------------------------------------------
+# A network so wide that one minibatch takes seconds (2000 x 2000 hidden
+# units, 4000 rows a batch: about 1e11 flops each).  The fit polls for a
+# cancel only between minibatches (mm_mlp_train.c, Train), so a cancel
+# waits for the minibatch to end.
+# ---------------------------------------------------------------------------
+{
+	my $label = 'mlp_classifier (2000,2000 hidden, batch 4000)';
+	my $w = watch_training(
+		cls_train_sql('cfit_wide_mlp', 'mlp_classifier', 'yc', $cfeat2,
+			'{"hidden_layers": "2000,2000", "batch_size": 4000, "max_epochs": 100000}', 'cls20k'),
+		1.0);
+	is($w->{cancel_phase} // '<ended before the cancel>', 'fit:true', "$label: canceled in phase fit");
+	like($w->{r}{err}, qr/ERROR:\s+57014: canceling statement due to user request/,
+		"$label: pg_cancel_backend stops the fit with 57014");
+	$latency{"$label cancel"} = $w->{latency};
+  TODO:
+	{
+		local $TODO = 'the MLP fit polls for a cancel only between minibatches, not inside one';
+		cmp_ok($w->{latency} // 99, '<', 1.0,
+			sprintf('%s: ended %.3f s after pg_cancel_backend', $label, $w->{latency} // 99));
+	}
+	victim_clean($label);
+}
+
+# ---------------------------------------------------------------------------
+# A wide network (1000 x 1000 hidden units, one prediction about 0.5 ms)
+# canceled (1) in phase evaluate, which predicts every row one at a time and
+# checks for interrupts every 4096 rows (mm_matrix_predict_all), and (2)
+# as the deployed champion that a new training scores on its held-out rows
+# in phase save (champion_score in train_eval.c checks for no interrupt at
+# all, and holds the model's row lock meanwhile).  Both are known to stop
+# late (TODO).
+# ---------------------------------------------------------------------------
+{
+	my $wide = cls_train_sql('cfit_champ', 'mlp_classifier', 'yc', $cfeat2,
+		'{"hidden_layers": "1000,1000", "max_epochs": 1}', 'cls5k') =~ s/deploy => 'never'/deploy => 'auto'/r;
+	my $label = 'mlp_classifier (1000,1000 hidden) in phase evaluate';
+	my $w = watch_training($wide, 0.3, 'evaluate');
+
+	is($w->{cancel_phase} // '<ended before the cancel>', 'evaluate:true', "$label: canceled 0.3 s into phase evaluate");
+	like($w->{r}{err}, qr/ERROR:\s+57014: canceling statement due to user request/, "$label: stopped with 57014");
+	$latency{"$label cancel"} = $w->{latency};
+  TODO:
+	{
+		local $TODO = 'mm_matrix_predict_all checks for interrupts every 4096 rows however slow one prediction is';
+		cmp_ok($w->{latency} // 99, '<', 1.0,
+			sprintf('%s: ended %.3f s after pg_cancel_backend', $label, $w->{latency} // 99));
+	}
+	victim_clean($label);
+
+	$ctl->query_ok('SET client_min_messages = warning');
+	is($ctl->query_ok($wide), 'RESULT|1', 'champion: version 1 of cfit_champ (the wide network), deployed');
+	$ctl->query_ok('RESET client_min_messages');
+	$label = 'champion scoring (softmax_regression against the wide network)';
+	$w = watch_training(
+		cls_train_sql('cfit_champ', 'softmax_regression', 'yc', $cfeat2, '{"l2": 1}', 'cls20k')
+		  =~ s/deploy => 'never'/deploy => 'auto'/r,
+		0.2, 'save');
+	is($w->{cancel_phase} // '<ended before the cancel>', 'save:true', "$label: canceled 0.2 s into phase save");
+	like($w->{r}{err}, qr/ERROR:\s+57014: canceling statement due to user request/, "$label: stopped with 57014");
+	$latency{"$label cancel"} = $w->{latency};
+  TODO:
+	{
+		local $TODO = 'champion_score does not check for interrupts while it scores the deployed version';
+		cmp_ok($w->{latency} // 99, '<', 1.0,
+			sprintf('%s: ended %.3f s after pg_cancel_backend', $label, $w->{latency} // 99));
+	}
+	victim_clean($label);
+	is($ctl->query_ok("SELECT last_version || ':' || deployed_version FROM modelmgr.models WHERE name = 'cfit_champ'"),
+		'1:1', 'champion: the canceled challenger left no version 2 and version 1 deployed');
+}
+
+# ---------------------------------------------------------------------------
+# prune and quantize of a network.  Pruning or quantizing 300k weights takes
+# milliseconds; what runs long is scoring the parent and the new version on
+# the held-out rows (here 20% of cls's 100k rows: about 6 s for prune, whose
+# sparse layers are slower, 2.5 s for quantize).  A cancel there must leave
+# no version and release the model's row lock, which prune and quantize
+# take to number the new version.
+#
+# Known problem (TODO below): mm_matrix_model_metrics (train_eval.c) checks
+# for interrupts only at rows r with r % 4096 == 0 that are held out (the
+# check comes after the `continue` that skips training rows), so with 20%
+# held out it polls about every 20k rows read (about 4k rows scored, ~1 s
+# for this pruned network), at places that depend on the data; over six
+# runs the cancels ended 0.02 to 1.09 s after pg_cancel_backend and the
+# timeouts up to 1.09 s after the 800 ms.
+# ---------------------------------------------------------------------------
+{
+	my $scoring_todo = 'prune/quantize scoring polls for a cancel only at held-out rows whose index is a multiple of 4096';
+	like( $ctl->query_ok(
+			"SET client_min_messages = warning; "
+			  . cls_train_sql('cfit_pq', 'mlp_classifier', 'yc', $cfeat2,
+				'{"hidden_layers": "512,512", "max_epochs": 2}', 'cls5k')),
+		qr/RESULT\|1$/, 'prune/quantize: version 1 of the network cfit_pq');
+	$ctl->query_ok('RESET client_min_messages');
+
+	my @ops = (
+		[ 'prune', "SELECT 'RESULT', version FROM modelmgr.prune('cfit_pq', 1, 'magnitude', 0.5, 'cls')" ],
+		[ 'quantize', "SELECT 'RESULT', version FROM modelmgr.quantize('cfit_pq', 1, relation => 'cls')" ],);
+	for my $op (@ops)
+	{
+		my ($label, $sql) = @$op;
+
+		for my $delay (0.3, 1.0)
+		{
+			my ($r, $lat) = cancel_after($s1, $sql, $delay);
+
+			ok(defined $lat, "$label: still running when canceled after $delay s");
+			like($r->{err}, qr/ERROR:\s+57014: canceling statement due to user request/,
+				"$label: pg_cancel_backend after $delay s stops it with 57014");
+		  TODO:
+			{
+				local $TODO = $scoring_todo;
+				cmp_ok($lat // 99, '<', 1.0,
+					sprintf('%s: ended %.3f s after pg_cancel_backend (sent after %.1f s)', $label, $lat // 99, $delay));
+			}
+			$latency{"$label cancel at $delay s"} = $lat;
+			victim_clean("$label (cancel after $delay s)");
+		}
+		$s1->query_ok("SET statement_timeout = '800ms'");
+		my $r = $s1->query($sql);
+		$s1->query_ok('RESET statement_timeout');
+		like($r->{err}, qr/ERROR:\s+57014: canceling statement due to statement timeout/,
+			"$label: statement_timeout 800ms stops it with 57014");
+	  TODO:
+		{
+			local $TODO = $scoring_todo;
+			cmp_ok($r->{secs}, '<', 0.8 + 1.0, sprintf('%s: timed out after %.3f s (timeout 0.8 s)', $label, $r->{secs}));
+		}
+		$latency{"$label timeout"} = $r->{secs} - 0.8;
+		victim_clean("$label (timeout)");
+	}
+	is($ctl->query_ok("SELECT string_agg(v.version::text, ',' ORDER BY v.version) || '/' || m.last_version "
+			  . "FROM modelmgr.models m JOIN modelmgr.model_versions v ON v.model_id = m.id "
+			  . "WHERE m.name = 'cfit_pq' GROUP BY m.id"),
+		'1/1', 'prune/quantize: the canceled runs left only version 1 and last_version 1');
+	is( $ctl->query_ok(
+			"BEGIN; SELECT 'unlocked' FROM modelmgr.models WHERE name = 'cfit_pq' FOR UPDATE NOWAIT; ROLLBACK"),
+		'unlocked', 'prune/quantize: the model row is not locked any more');
+	is( $s1->query_ok(
+			"SELECT 'RESULT', version || ':' || parent_version FROM modelmgr.prune('cfit_pq', 1, 'magnitude', 0.5, 'cls500');\n"
+			  . "SELECT 'RESULT', version || ':' || parent_version FROM modelmgr.quantize('cfit_pq', 1, relation => 'cls500')"),
+		"RESULT|2:1\nRESULT|3:1",
+		'prune/quantize: the same backend then prunes and quantizes (versions 2 and 3, no gap)');
+}
+
+# ---------------------------------------------------------------------------
+# modelmgr.max_training_memory: a classifier over the limit stops with
+# 54000 and a hint, while reading (the rows held in memory) or before the
+# fit (the encoded design, a network's state), and nothing is left behind.
+# ---------------------------------------------------------------------------
+{
+	my @cases = (
+		[ "1MB", '1024 kB', 'logistic_regression', 'yb', $cfeat, '{"l2": 1}', 'cls' ],
+		[ "64MB", '65536 kB', 'logistic_regression', 'yb', $cfeat, '{"l2": 1}', 'cls' ],
+		[ "64MB", '65536 kB', 'softmax_regression', 'yc', $cfeat, '{"l2": 1}', 'cls' ],
+		[ "64MB", '65536 kB', 'linear_svm', 'yc', $cfeat, '{}', 'cls' ],
+		[ undef, '1048576 kB', 'mlp_classifier', 'yc', $cfeat2, '{"hidden_layers": "10000,10000"}', 'cls5k' ],);
+	for my $c (@cases)
+	{
+		my ($set, $shown, $algo, $target, $feat, $params, $rel) = @$c;
+		my $label = "max_training_memory " . ($set // 'default') . ", $algo $params";
+
+		$s1->query_ok("SET modelmgr.max_training_memory = '$set'") if defined $set;
+		my $r = $s1->query(cls_train_sql('cfit_mem', $algo, $target, $feat, $params, $rel));
+		$s1->query_ok('RESET modelmgr.max_training_memory');
+		like($r->{err},
+			qr/ERROR:\s+54000: training needs more than modelmgr\.max_training_memory \(\Q$shown\E\) for /,
+			"$label: 54000 naming the limit");
+		like($r->{err}, qr/HINT:\s+Raise modelmgr\.max_training_memory/, "$label: with a hint");
+		note "$label: " . ((grep { /ERROR:/ } split /\n/, $r->{err})[0] // '');
+		victim_clean($label);
+	}
+	is($ctl->query_ok("SELECT count(*) FROM modelmgr.models WHERE name = 'cfit_mem'"),
+		'0', 'max_training_memory: no model row was created');
+	like($s1->query_ok(cls_train_sql('cfit_mem', 'logistic_regression', 'yb', $cfeat, '{"l2": 1}', 'cls5k')),
+		qr/^RESULT\|1$/, 'max_training_memory: with the default limit the same backend trains version 1');
+}
+
+note "stop latencies (s): "
+  . join('; ', map { sprintf('%s %.3f', $_, $latency{$_} // -1) } sort keys %latency);
+mm_no_crash($node);
 
 $_->quit for ($s1, $ctl);
 $node->stop;
