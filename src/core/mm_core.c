@@ -99,6 +99,21 @@ mm_strdup(const char *s)
 	return copy;
 }
 
+static mm_progress_fn progress_fn = NULL;
+
+void
+mm_set_progress(mm_progress_fn fn)
+{
+	progress_fn = fn;
+}
+
+void
+mm_report_progress(int64_t iteration, double loss)
+{
+	if (progress_fn)
+		progress_fn(iteration, loss);
+}
+
 bool
 mm_should_stop(void)
 {

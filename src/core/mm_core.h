@@ -84,6 +84,16 @@ extern void *mm_realloc(void *ptr, size_t size);
 extern void mm_free(void *ptr);
 extern char *mm_strdup(const char *s);
 extern bool mm_should_stop(void);
+
+/*
+ * Progress of an iterative fit: solvers report each iteration (epoch,
+ * sweep) and the current objective (NaN when they have none to hand); the
+ * glue shows it in modelmgr.training_progress.  NULL (the default) ignores
+ * reports.
+ */
+typedef void (*mm_progress_fn) (int64_t iteration, double loss);
+extern void mm_set_progress(mm_progress_fn fn);
+extern void mm_report_progress(int64_t iteration, double loss);
 extern void mm_fatal(const char *message) __attribute__((noreturn));
 
 /*

@@ -396,6 +396,7 @@ mm_enet_fit(const mm_cd_gram *g, const mm_enet_options *opt, double *coef,
 		double		w_max = 0.0;
 		double		dw_max = 0.0;
 
+		mm_report_progress(iter + 1, NAN);
 		if (mm_should_stop())
 		{
 			mm_free(H);

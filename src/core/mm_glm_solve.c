@@ -497,6 +497,7 @@ mm_glm_newton(const mm_glm_problem *pr, double *theta,
 		memcpy(theta, trial, sizeof(double) * m);
 		f_prev = f;
 		iter++;
+		mm_report_progress(iter, f);
 		st = pr->derivs(pr->ctx, theta, &f, g, hess, NULL, err);
 		if (st != MM_OK)
 			goto done;
@@ -711,6 +712,7 @@ retry:
 		f_prev = f;
 		f = f_trial;
 		iter++;
+		mm_report_progress(iter, f);
 		st = WatchStep(&watch, iter, theta, &separated, err);
 		if (st != MM_OK)
 			goto done;
@@ -945,6 +947,7 @@ mm_glm_prox_newton(const mm_glm_problem *pr, double *theta,
 		memcpy(theta, trial, sizeof(double) * m);
 		F_prev = F;
 		iter++;
+		mm_report_progress(iter, F);
 		st = pr->derivs(pr->ctx, theta, &fs, g, hess, NULL, err);
 		F = fs + pr->l1 * L1Norm(pr, theta);
 	}

@@ -9,6 +9,7 @@
 #include "mm_mlp_internal.h"
 
 #include <cblas.h>
+#include <math.h>
 #include <string.h>
 
 /*
@@ -98,6 +99,9 @@ mm_mlp_backprop(const mm_mlp_net *net, const double *X, int32_t rows,
 	int32_t		l;
 
 	mm_mlp_forward_layers(net, X, rows, buf->act, label, &data_loss);
+	/* a wide layer's products take long: let a cancel in between layers */
+	if (mm_should_stop())
+		return NAN;
 	if (net->classifier)
 	{
 		memcpy(delta, P, (size_t) rows * K * sizeof(double));
@@ -142,6 +146,8 @@ mm_mlp_backprop(const mm_mlp_net *net, const double *X, int32_t rows,
 		for (j = 0; j < out; j++)
 			gb[j] *= inv_rows;
 
+		if (mm_should_stop())
+			return NAN;
 		if (l > 0)
 		{
 			double	   *prev = buf->delta[(last - l + 1) % 2];

@@ -473,7 +473,13 @@ Train(mm_mlp_net *net, MlpFit *f, const MlpPlan *plan,
 			loss = mm_mlp_backprop(net, f->Xb, rows, f->lb, f->yb, opt->l2,
 								   &f->buf, f->grad);
 			if (!isfinite(loss))
+			{
+				/* backprop stops early (NaN) when asked to */
+				if (mm_should_stop())
+					return mm_fail(err, MM_ERR_INTERRUPTED,
+								   "neural network fit interrupted");
 				return Diverged(err, epoch);
+			}
 			total += loss * rows;
 			beta1_t *= ADAM_BETA1;
 			beta2_t *= ADAM_BETA2;
@@ -483,6 +489,7 @@ Train(mm_mlp_net *net, MlpFit *f, const MlpPlan *plan,
 		}
 		info->epochs = epoch;
 		info->loss = total / (double) plan->n_train;
+		mm_report_progress(epoch, info->loss);
 
 		if (opt->early_stopping)
 		{

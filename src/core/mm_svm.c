@@ -148,6 +148,7 @@ SolveBinary(SvmWork *wk, const mm_svm_options *opt, int32_t *n_iter,
 		if (mm_should_stop())
 			return mm_fail(err, MM_ERR_INTERRUPTED,
 						   "linear svm fit interrupted");
+		mm_report_progress(iter + 1, NAN);
 
 		for (s = 0; s < active; s++)
 		{

@@ -87,10 +87,18 @@ assign_blas_threads(int newval, void *extra)
 
 void		_PG_init(void);
 
+static void
+report_progress(int64_t iteration, double loss)
+{
+	mm_progress_iteration(iteration, loss);
+}
+
 void
 _PG_init(void)
 {
 	mm_set_runtime(&pg_runtime);
+	/* iterative fits show their iteration and loss in training_progress */
+	mm_set_progress(report_progress);
 
 	DefineCustomIntVariable("modelmgr.blas_threads",
 							"Threads OpenBLAS may use inside a backend.",

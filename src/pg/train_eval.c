@@ -53,8 +53,7 @@ mm_matrix_predict_all(MatrixRun *run)
 	mm_error_clear(&err);
 	for (int64 r = 0; r < run->n; r++)
 	{
-		if ((r & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
+		CHECK_FOR_INTERRUPTS();
 		mm_matrix_row_values(run, r);
 		if (run->classification)
 		{
@@ -361,6 +360,7 @@ champion_score(MatrixRun *run, const mm_model *cm, const mm_predictor *cp,
 	{
 		double		out;
 
+		CHECK_FOR_INTERRUPTS();
 		if (!run->is_test[r] || (run->classification && mm_matrix_row_class(run, r) < 0))
 			continue;
 		for (uint32 k = 0; k < cm->n_features; k++)
@@ -424,6 +424,7 @@ grouped_champion_score(MatrixRun *run, const mm_model *cm, double *score)
 		double	   *x;
 		bool	   *xn;
 
+		CHECK_FOR_INTERRUPTS();
 		if (!run->is_test[r] || (run->classification && mm_matrix_row_class(run, r) < 0))
 			continue;
 		for (int g = 0; g < run->n_group; g++)
@@ -622,10 +623,9 @@ mm_matrix_model_metrics(MatrixRun *run, const mm_model *m, StringInfo out,
 	{
 		mm_status	st;
 
+		CHECK_FOR_INTERRUPTS();
 		if (!run->is_test[r] || (run->classification && class_of_code[(int32) run->y[r]] < 0))
 			continue;
-		if ((r & 4095) == 0)
-			CHECK_FOR_INTERRUPTS();
 		for (uint32 k = 0; k < m->n_features; k++)
 		{
 			double		v = run->raw[(Size) r * run->p + col[k]];
