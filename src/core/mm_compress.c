@@ -1072,6 +1072,49 @@ QuantizeGroup(const mm_tensor *t, uint64_t k0, uint64_t k1, bool symmetric,
 	dst->zero_points[g] = (int32_t) zp;
 }
 
+/*
+ * A pruned (sparse) tensor costs 4 bytes of column index per value: once
+ * its values take 1 or 2 bytes, dense may be smaller.  Re-choose the
+ * layout as pruning does, when a dense copy means the same values: zero
+ * points all 0 (floats, float16, symmetric int8), so unstored elements
+ * read 0.
+ */
+static mm_status
+RelayoutWeight(mm_model *m, uint32_t i, mm_error *err)
+{
+	const mm_tensor *t = &m->tensors[i];
+	RebuildSpec spec;
+
+	if (t->layout != MM_LAYOUT_SPARSE)
+		return MM_OK;
+	for (uint32_t g = 0; t->dtype == MM_DTYPE_I8 && g < t->n_scales; g++)
+		if (t->zero_points[g] != 0)
+			return MM_OK;
+	memset(&spec, 0, sizeof(spec));
+	spec.new_rows = t->rows;
+	spec.new_cols = t->cols;
+	spec.weight = true;
+	return RebuildInPlace(m, i, &spec, err);
+}
+
+mm_status
+mm_compact_weights(mm_model *m, mm_error *err)
+{
+	mm_error	local;
+	mm_status	st;
+
+	if (err == NULL)
+		err = &local;
+	for (uint32_t g = 0; g < m->n_groups; g++)
+		if ((st = mm_compact_weights(m->groups[g].model, err)) != MM_OK)
+			return st;
+	for (uint32_t i = 0; i < m->n_tensors; i++)
+		if (mm_is_weight_tensor(m, &m->tensors[i]) &&
+			(st = RelayoutWeight(m, i, err)) != MM_OK)
+			return st;
+	return MM_OK;
+}
+
 /* Append to tmp the quantized form of float tensor t. */
 static mm_status
 QuantizeTensor(const mm_tensor *t, int dtype, bool symmetric, bool per_row,

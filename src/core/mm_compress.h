@@ -104,4 +104,12 @@ extern mm_status mm_prune(const mm_model *src, int method, double sparsity,
 extern mm_status mm_quantize(const mm_model *src, int dtype, int scheme,
 							 int granularity, mm_model **out, mm_error *err);
 
+/*
+ * Store each sparse weight tensor of m (and of its groups) densely when
+ * that is smaller and means the same values (every zero point 0), e.g.
+ * after quantizing a pruned model, whose 1-byte int8 values would carry
+ * 4-byte column indexes.  Values, shapes and dtypes do not change.
+ */
+extern mm_status mm_compact_weights(mm_model *m, mm_error *err);
+
 #endif							/* MM_COMPRESS_H */

@@ -419,6 +419,8 @@ mm_quantize_version(PG_FUNCTION_ARGS)
 	raise_core(mm_quantize(parent.parsed, d,
 						   d == MM_DTYPE_I8 ? s : MM_QUANT_DEFAULT,
 						   d == MM_DTYPE_I8 ? g : MM_QUANT_DEFAULT, &child, &err), &err);
+	/* a pruned parent's int8 values may be smaller dense than sparse */
+	raise_core(mm_compact_weights(child, &err), &err);
 	result = save_compressed(fcinfo, &parent, child, "quantize",
 							 d == MM_DTYPE_I8 ?
 							 psprintf("{\"dtype\": \"%s\", \"scheme\": \"%s\", \"granularity\": \"%s\"}", dtype, scheme, gran) :

@@ -1753,6 +1753,53 @@ ToFloat32(mm_model *m)
 	}
 }
 
+/* mm_compact_weights: pruned then quantized weights go dense when smaller */
+static void
+test_compact_weights(void **state)
+{
+	mm_model   *dense = Mlp2(12, 20, 3, true, MM_MLP_RELU);
+	mm_model   *sparse;
+	mm_model   *q;
+	mm_model   *qa;
+	mm_model   *before;
+	mm_error	err;
+	mm_buf		a;
+	mm_buf		b;
+
+	assert_int_equal(mm_prune(dense, MM_PRUNE_MAGNITUDE, 0.6, &sparse, NULL, &err), MM_OK);
+	assert_int_equal(Tensor(sparse, "W1")->layout, MM_LAYOUT_SPARSE);
+	assert_int_equal(mm_quantize(sparse, MM_DTYPE_I8, MM_QUANT_SYMMETRIC,
+								 MM_QUANT_PER_CHANNEL, &q, &err), MM_OK);
+	assert_int_equal(mm_model_copy(q, &before, &err), MM_OK);
+	assert_int_equal(mm_compact_weights(q, &err), MM_OK);
+	assert_int_equal(Tensor(q, "W1")->layout, MM_LAYOUT_DENSE);
+	/* the same values, fewer bytes */
+	for (uint32_t r = 0; r < Tensor(q, "W1")->rows; r++)
+		for (uint32_t c = 0; c < Tensor(q, "W1")->cols; c++)
+			assert_true(mm_tensor_get(Tensor(q, "W1"), r, c) ==
+						mm_tensor_get(Tensor(before, "W1"), r, c));
+	mm_buf_init(&a);
+	mm_buf_init(&b);
+	assert_int_equal(mm_model_serialize(before, &a, &err), MM_OK);
+	assert_int_equal(mm_model_serialize(q, &b, &err), MM_OK);
+	assert_true(b.len < a.len);
+	mm_buf_free(&a);
+	mm_buf_free(&b);
+	/* asymmetric zero points: a dense copy would not read 0; stays sparse */
+	assert_int_equal(mm_quantize(sparse, MM_DTYPE_I8, MM_QUANT_ASYMMETRIC,
+								 MM_QUANT_PER_TENSOR, &qa, &err), MM_OK);
+	if (Tensor(qa, "W1")->zero_points[0] != 0)
+	{
+		assert_int_equal(mm_compact_weights(qa, &err), MM_OK);
+		assert_int_equal(Tensor(qa, "W1")->layout, MM_LAYOUT_SPARSE);
+	}
+	mm_model_free(dense);
+	mm_model_free(sparse);
+	mm_model_free(q);
+	mm_model_free(qa);
+	mm_model_free(before);
+}
+
 static void
 test_mlp_infer_layouts(void **state)
 {
@@ -2051,6 +2098,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_copy_identical, Setup, Teardown),
+		cmocka_unit_test_setup_teardown(test_compact_weights, Setup, Teardown),
 		cmocka_unit_test_setup_teardown(test_prune_magnitude_linear, Setup, Teardown),
 		cmocka_unit_test_setup_teardown(test_prune_ties_deterministic, Setup, Teardown),
 		cmocka_unit_test_setup_teardown(test_prune_magnitude_mlp_exact, Setup, Teardown),
