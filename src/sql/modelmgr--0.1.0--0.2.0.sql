@@ -140,7 +140,9 @@ SELECT m.name AS model, e.version, e.id AS evaluation_id, e.relation, f.key AS f
        (f.value OPERATOR(pg_catalog.->>) 'psi')::double precision AS psi,
        (f.value OPERATOR(pg_catalog.->>) 'ks')::double precision AS ks,
        (f.value OPERATOR(pg_catalog.->>) 'null_fraction')::double precision AS null_fraction,
-       f.value OPERATOR(pg_catalog.->>) 'status' AS status, e.evaluated_at AS measured_at
+       f.value OPERATOR(pg_catalog.->>) 'status' AS status, e.evaluated_at AS measured_at,
+       (f.value OPERATOR(pg_catalog.->>) 'js')::double precision AS js,
+       (f.value OPERATOR(pg_catalog.->>) 'unseen_fraction')::double precision AS unseen_fraction
 FROM modelmgr.evaluations e
 JOIN modelmgr.models m ON m.id OPERATOR(pg_catalog.=) e.model_id
 CROSS JOIN LATERAL pg_catalog.jsonb_each(e.drift OPERATOR(pg_catalog.->) 'features') f
@@ -150,7 +152,9 @@ SELECT m.name, e.version, e.id, e.relation, '(prediction)',
        (e.drift OPERATOR(pg_catalog.#>>) '{prediction,psi}')::double precision,
        (e.drift OPERATOR(pg_catalog.#>>) '{prediction,ks}')::double precision,
        NULL::double precision,
-       e.drift OPERATOR(pg_catalog.#>>) '{prediction,status}', e.evaluated_at
+       e.drift OPERATOR(pg_catalog.#>>) '{prediction,status}', e.evaluated_at,
+       (e.drift OPERATOR(pg_catalog.#>>) '{prediction,js}')::double precision,
+       NULL::double precision
 FROM modelmgr.evaluations e
 JOIN modelmgr.models m ON m.id OPERATOR(pg_catalog.=) e.model_id
 WHERE modelmgr.can_see(m.id) AND e.drift OPERATOR(pg_catalog.?) 'prediction'
@@ -174,7 +178,9 @@ SELECT m.name AS model, m.task, m.owner::text AS owner, m.description,
        (dv.metrics OPERATOR(pg_catalog.#>>) '{test,r2}')::double precision AS deployed_test_r2,
        (SELECT pg_catalog.max(d.deployed_at) FROM modelmgr.deployments d
         WHERE d.model_id OPERATOR(pg_catalog.=) m.id AND d.action OPERATOR(pg_catalog.<>) 'keep') AS deployed_at,
-       h.status AS health, h.last_evaluated_at, m.created_at
+       h.status AS health, h.last_evaluated_at, m.created_at,
+       (dv.metrics OPERATOR(pg_catalog.#>>) '{test,accuracy}')::double precision AS deployed_test_accuracy,
+       (dv.metrics OPERATOR(pg_catalog.#>>) '{test,f1}')::double precision AS deployed_test_f1
 FROM modelmgr.models m
 LEFT JOIN modelmgr.model_versions dv
        ON dv.model_id OPERATOR(pg_catalog.=) m.id AND dv.version OPERATOR(pg_catalog.=) m.deployed_version
@@ -189,7 +195,7 @@ COMMENT ON VIEW modelmgr.model_overview IS 'One row per model you may see: deplo
 COMMENT ON VIEW modelmgr.version_history IS 'One row per version: lineage (parent, operation), algorithm, params, data source, row counts, size, who and when; never the artifact.';
 COMMENT ON VIEW modelmgr.deployment_history IS 'One row per deploy, rollback or keep decision, with its reason.';
 COMMENT ON VIEW modelmgr.metric_history IS 'Long format: one metric value per row, from training (dataset train/test) and from monitor() runs (dataset = relation).';
-COMMENT ON VIEW modelmgr.feature_drift IS 'One row per feature (and "(prediction)") per monitor() run: PSI over deciles, KS on the percentile grid, status.';
+COMMENT ON VIEW modelmgr.feature_drift IS 'One row per feature (and "(prediction)") per monitor() run: PSI (deciles for numbers, category shares for categorical features and classes), KS on the percentile grid (numbers), Jensen-Shannon divergence (categories), status.';
 COMMENT ON VIEW modelmgr.model_health IS 'One row per model with a deployed version: ok, warning or alert, with the reasons (drift, metric degradation against the version''s own test metrics, a worsening moving average over the last evaluations).';
 
 -- column comments of the views (BI tools show them)
@@ -375,3 +381,8 @@ RETURNS TABLE (property text, v1_value text, v2_value text, change double precis
     AS 'MODULE_PATHNAME', 'mm_compare' LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION modelmgr.compare(text, integer, integer, integer) IS
     'Two versions side by side: algorithm, weight dtype, artifact size, parameter and non-zero counts, recorded test metrics, and prediction time per row over a sample of the source relation; change = v2 - v1. Needs USE.';
+
+COMMENT ON COLUMN modelmgr.feature_drift.js IS 'Categorical features and classifier predictions: Jensen-Shannon divergence (bits, 0..1) of the category shares against training; NULL for numbers.';
+COMMENT ON COLUMN modelmgr.feature_drift.unseen_fraction IS 'Categorical features: share of rows with a category the training rows did not have; NULL otherwise.';
+COMMENT ON COLUMN modelmgr.model_overview.deployed_test_accuracy IS 'Classifiers: accuracy of the deployed version on its held-out rows; NULL for regression models.';
+COMMENT ON COLUMN modelmgr.model_overview.deployed_test_f1 IS 'Classifiers: f1 (second class for binary, macro for multiclass) of the deployed version on its held-out rows; NULL for regression models.';

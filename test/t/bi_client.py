@@ -41,7 +41,8 @@ EXPECTED = {
         ("model", T), ("task", T), ("owner", T), ("description", T),
         ("deployed_version", I4), ("last_version", I4), ("versions", I8),
         ("deployed_algorithm", T), ("deployed_test_rmse", F8), ("deployed_test_r2", F8),
-        ("deployed_at", TS), ("health", T), ("last_evaluated_at", TS), ("created_at", TS)],
+        ("deployed_at", TS), ("health", T), ("last_evaluated_at", TS), ("created_at", TS),
+        ("deployed_test_accuracy", F8), ("deployed_test_f1", F8)],
     "version_history": [
         ("model", T), ("version", I4), ("parent_version", I4), ("operation", T),
         ("algorithm", T), ("params", T), ("source_relation", T), ("target", T),
@@ -58,7 +59,7 @@ EXPECTED = {
     "feature_drift": [
         ("model", T), ("version", I4), ("evaluation_id", I8), ("relation", T),
         ("feature", T), ("psi", F8), ("ks", F8), ("null_fraction", F8), ("status", T),
-        ("measured_at", TS)],
+        ("measured_at", TS), ("js", F8), ("unseen_fraction", F8)],
     "model_health": [
         ("model", T), ("version", I4), ("status", T), ("reasons", T),
         ("last_evaluated_at", TS), ("evaluations", I8)],
