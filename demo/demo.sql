@@ -93,5 +93,47 @@ FROM (SELECT bedrooms, modelmgr.linear_fit(price, ARRAY[sqm, age_years, km_to_ce
 ORDER BY bedrooms;
 
 \echo
-\echo 'Done: trained, inspected, predicted, versioned, deployed and rolled back.'
+\echo '11. A classifier with a categorical feature: is a house expensive (top third)?'
+\echo '    The district is text, one-hot encoded inside the model; weights() reports'
+\echo '    coefficients in original units, predict_proba the probabilities per class.'
+CREATE VIEW house_classes AS
+SELECT id, sqm, age_years, km_to_centre,
+       (ARRAY['old town', 'harbour', 'hills', 'suburbs'])[1 + id % 4] AS district,
+       price > 250000 AS expensive
+FROM houses;
+SELECT version, task, round((metrics->'test'->>'accuracy')::numeric, 3) AS test_accuracy,
+       round((metrics->'test'->>'roc_auc')::numeric, 3) AS test_auc
+FROM modelmgr.train('expensive', 'logistic_regression', 'house_classes', 'expensive',
+                    features => ARRAY['sqm', 'age_years', 'km_to_centre', 'district']);
+SELECT feature, category, round(weight::numeric, 4) AS weight FROM modelmgr.weights('expensive');
+SELECT id, modelmgr.predict_label('expensive', h) AS label,
+       round((modelmgr.predict_proba('expensive', h))[2]::numeric, 3) AS p_expensive
+FROM house_classes h ORDER BY id LIMIT 3;
+
+\echo
+\echo '12. One model per district inside one version (group_by): each row is routed'
+\echo '    to the model of its district.'
+SELECT version, (SELECT count(*) FROM jsonb_object_keys(metrics->'groups')) AS groups
+FROM modelmgr.train('price_by_district', 'linear_regression', 'house_classes', 'km_to_centre',
+                    features => ARRAY['sqm', 'age_years'], group_by => ARRAY['district']);
+
+\echo
+\echo '13. A neural network, then a pruned and an int8 version of it, each scored on'
+\echo '    the same held-out rows as its parent; compare() puts them side by side.'
+SELECT version, round((metrics->'test'->>'accuracy')::numeric, 3) AS test_accuracy
+FROM modelmgr.train('expensive_mlp', 'mlp_classifier', 'house_classes', 'expensive',
+                    features => ARRAY['sqm', 'age_years', 'km_to_centre', 'district'],
+                    params => '{"hidden_layers": "32", "max_epochs": 20}');
+SELECT version, parent_version, operation, size_bytes,
+       round((metrics->'delta'->>'accuracy')::numeric, 3) AS accuracy_change
+FROM modelmgr.prune('expensive_mlp', 1, method => 'magnitude', sparsity => 0.5);
+SELECT version, parent_version, operation, size_bytes,
+       round((metrics->'delta'->>'accuracy')::numeric, 3) AS accuracy_change
+FROM modelmgr.quantize('expensive_mlp', 2, dtype => 'int8');
+SELECT property, v1_value, v2_value FROM modelmgr.compare('expensive_mlp', 1, 3)
+WHERE property IN ('dtype', 'size_bytes', 'nonzero', 'test_accuracy');
+
+\echo
+\echo 'Done: trained, inspected, predicted, versioned, deployed and rolled back;'
+\echo 'classified, grouped, pruned and quantized.'
 \echo 'See README.md and doc/ for everything else.'
