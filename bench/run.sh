@@ -22,14 +22,23 @@
 #   train()            modelmgr.train(.., 't', 'y') with features => NULL (id is the
 #                      key, label is not numeric: x1 .. x16), end to end
 #                      / scan floor <= 2.0, for linear_regression, lasso, elastic_net
+#   train() classifiers modelmgr.train(.., 't', 'label', features => x1 .. x16) (named:
+#                      NULL would take y, which decides label), default params, end to
+#                      end / scan floor: logistic_regression <= 3.0, linear_svm <= 5.0
 #   predict array      SELECT sum(modelmgr.predict('m', ARRAY[x1, ..., x16])) FROM t
 #                      / the same sum written by hand with the model's own
 #                      coefficients (c0 + c1 * x1 + ...) <= 1.0
 #   predict row        SELECT sum(modelmgr.predict('m', t)) FROM t / the formula <= 1.1
 #   parallel           linear_fit with 0 workers / with 2 workers >= 1.5
 #   Python route       /usr/bin/python3: psycopg2 fetches x1 .. x16, y of t, then
-#                      scikit-learn LinearRegression fits (time of fetch + fit)
-#                      / train('linear_regression') >= 10
+#                      scikit-learn LinearRegression fits (time of connect + fetch +
+#                      fit) / train('linear_regression') >= 10.  For the classifiers
+#                      each run fetches x1 .. x16, label::int once and times
+#                      LogisticRegression(penalty=None) (unpenalized, as modelmgr's
+#                      default) and StandardScaler + LinearSVC() (C = 1, squared
+#                      hinge, standardized, as modelmgr's default) on it: each route's
+#                      time is that fetch plus its own fit, divided by the matching
+#                      train() >= 10
 #   training memory    VmHWM of the backend (from /proc/self/status, read with
 #                      pg_read_file in the same session) after train() minus before
 #                      it, in a fresh session that has already scanned the table
@@ -39,7 +48,7 @@
 # timed train() runs.  Exit status 1 when a target FAILs.
 #
 # Usage (as root on Debian 12, from anywhere):
-#   bash bench/run.sh [ROWS]                     # default 1000000, about 3 minutes
+#   bash bench/run.sh [ROWS]                     # default 1000000, about 6 minutes
 #   RUNS=5 NO_BUILD=1 MEM_ROWS="1000000 2000000" bash bench/run.sh 1000000
 #   MEM_ROWS= bash bench/run.sh                  # skip the memory check
 # NO_BUILD=1 skips the build and install (use what is installed).
@@ -147,6 +156,12 @@ declare -A PARAMS=(
 for a in linear_regression lasso elastic_net; do
     MS[train_$a]=$(timeit 0 "SELECT version FROM modelmgr.train('bench_$a', '$a', 't', 'y', features => NULL, params => '${PARAMS[$a]}', deploy => 'never')")
 done
+# classifiers on the binary label; the features are named, since NULL would
+# also take y (label = y > 1)
+xarray="ARRAY[$(seq -s ', ' -f "'x%g'" 1 16)]"
+for a in logistic_regression linear_svm; do
+    MS[train_$a]=$(timeit 0 "SELECT version FROM modelmgr.train('bench_$a', '$a', 't', 'label', features => $xarray, deploy => 'never')")
+done
 
 # the model predict uses, and the same prediction written out by hand with
 # its own coefficients (full precision, in its feature order)
@@ -202,6 +217,41 @@ EOF
 )
 echo "  $(tr '\n' ' ' <<<"$py_times")ms" >&2
 MS[python]=$(median <<<"$py_times")
+
+log "timing the Python route for the classifiers: fetch + LogisticRegression, fetch + StandardScaler + LinearSVC, $RUNS runs"
+py_class=$("$PYTHON" - "$RUNS" "$features" <<'EOF'
+import sys, time, warnings
+import numpy as np
+import psycopg2
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+runs, features = int(sys.argv[1]), sys.argv[2]
+warnings.simplefilter("ignore")                 # a ConvergenceWarning must not end the run
+for r in range(runs + 1):                       # the first is the warm-up
+    t0 = time.perf_counter()
+    conn = psycopg2.connect("")                 # PGHOST, PGPORT, PGUSER, PGDATABASE
+    cur = conn.cursor()
+    cur.execute(f"SELECT {features}, label::int FROM t")
+    data = np.array(cur.fetchall(), dtype=np.float64)
+    conn.close()
+    fetch = time.perf_counter() - t0
+    X, y = data[:, :-1], data[:, -1]
+    t1 = time.perf_counter()
+    LogisticRegression(penalty=None, max_iter=1000).fit(X, y)
+    t2 = time.perf_counter()
+    make_pipeline(StandardScaler(), LinearSVC()).fit(X, y)
+    t3 = time.perf_counter()
+    if r > 0:
+        print(f"{(fetch + t2 - t1) * 1000.0:.1f} {(fetch + t3 - t2) * 1000.0:.1f}")
+EOF
+)
+echo "  logistic: $(cut -d' ' -f1 <<<"$py_class" | tr '\n' ' ')ms" >&2
+echo "  linear svm: $(cut -d' ' -f2 <<<"$py_class" | tr '\n' ' ')ms" >&2
+MS[python_logistic]=$(cut -d' ' -f1 <<<"$py_class" | median)
+MS[python_svm]=$(cut -d' ' -f2 <<<"$py_class" | median)
 
 # training memory: VmHWM of one fresh backend before and after train()
 declare -A MEM
@@ -261,6 +311,8 @@ row 'linear_fit aggregate' "${MS[fit0]}" 'scan floor' "${MS[scan]}" le 1.6
 row "train('linear_regression')" "${MS[train_linear_regression]}" 'scan floor' "${MS[scan]}" le 2.0
 row "train('lasso')" "${MS[train_lasso]}" 'scan floor' "${MS[scan]}" le 2.0
 row "train('elastic_net')" "${MS[train_elastic_net]}" 'scan floor' "${MS[scan]}" le 2.0
+row "train('logistic_regression')" "${MS[train_logistic_regression]}" 'scan floor' "${MS[scan]}" le 3.0
+row "train('linear_svm')" "${MS[train_linear_svm]}" 'scan floor' "${MS[scan]}" le 5.0
 printf '%-44s %10.1f  %-22s %7s  %-8s %s\n' 'hand-written formula c0 + c1*x1 + ...' "${MS[formula]}" '-' '1.00x' '-' baseline
 row "predict('m', ARRAY[x1, ..., x16])" "${MS[predict_array]}" 'formula' "${MS[formula]}" le 1.0
 row "predict('m', t)" "${MS[predict_row]}" 'formula' "${MS[formula]}" le 1.1
@@ -268,8 +320,8 @@ printf '%-44s %10.1f  %-22s %7s  %-8s %s\n' 'linear_fit, 0 workers' "${MS[fit0]}
 row 'linear_fit, 1 worker: speedup over 0' "${MS[fit0]}" '0 workers' "${MS[fit1]}" info - "${MS[fit1]}"
 row 'linear_fit, 2 workers: speedup over 0' "${MS[fit0]}" '0 workers' "${MS[fit2]}" ge 1.5 "${MS[fit2]}"
 row 'Python: psycopg2 fetch + sklearn fit' "${MS[python]}" "train linear_regr." "${MS[train_linear_regression]}" ge 10
-printf '%-44s %10s  %-22s %7s  %-8s %s\n' "train('logistic_regression')" '-' '-' '-' '-' 'n/a: algorithm not implemented yet'
-printf '%-44s %10s  %-22s %7s  %-8s %s\n' "train('svm')" '-' '-' '-' '-' 'n/a: algorithm not implemented yet'
+row 'Python: fetch + LogisticRegression' "${MS[python_logistic]}" "train logistic_regr." "${MS[train_logistic_regression]}" ge 10
+row 'Python: fetch + StandardScaler + LinearSVC' "${MS[python_svm]}" "train linear_svm" "${MS[train_linear_svm]}" ge 10
 set -- $MEM_ROWS
 if [ $# -ge 2 ]; then
     small=$1 big=${!#}

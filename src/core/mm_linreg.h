@@ -34,11 +34,14 @@ typedef struct mm_linreg_state
 	int32_t		block_cap;		/* rows the block buffer holds */
 	int32_t		block_n;		/* rows pending in the block buffer */
 	int64_t		n;				/* rows folded into mean and R */
+	int32_t		block_shifted;	/* 1: pending rows are stored minus mean */
+	int32_t		reserved;		/* zero */
 	/*
 	 * Followed by doubles, with k = p + 1:
 	 *	 mean[k]			column means of [X y] over the n folded rows
 	 *	 R[k * k]			upper triangle, column-major, leading dim k
-	 *	 block[cap * k]		pending rows, column-major, leading dim cap
+	 *	 block[cap * k]		pending rows, row-major (row i at block + i k),
+	 *						as given or minus mean (block_shifted)
 	 */
 	double		data[];
 } mm_linreg_state;
@@ -71,6 +74,22 @@ extern int64_t mm_linreg_rows(const mm_linreg_state *s);
  */
 extern mm_status mm_linreg_add(mm_linreg_state *s, const double *x, double y,
 							   mm_error *err);
+
+/*
+ * mm_linreg_add for a row not checked yet: the values are checked for
+ * finiteness in the same pass that copies them.  A row with a NaN or an
+ * infinity is not added (the state is unchanged) and MM_ERR_DATA is
+ * returned; the caller finds and reports the culprit.
+ */
+extern mm_status mm_linreg_add_checked(mm_linreg_state *s, const double *x,
+									   double y, mm_error *err);
+
+/*
+ * Copy src's rows (folded and pending) into dst, a state initialized by
+ * mm_linreg_init with the same p and a block_cap of at least src->block_n:
+ * how a state moves to a larger block buffer.
+ */
+extern void mm_linreg_copy(mm_linreg_state *dst, const mm_linreg_state *src);
 
 /* Fold pending rows into mean and R (block_n becomes 0). */
 extern mm_status mm_linreg_flush(mm_linreg_state *s, mm_error *err);

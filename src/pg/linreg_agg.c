@@ -16,6 +16,7 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
+#include "nodes/execnodes.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -77,6 +78,55 @@ agg_new(int32 p, int32 cap, bool fit_intercept, double l2)
 	a->l2 = l2;
 	mm_linreg_init(AGG_CORE(a), p, cap);
 	return a;
+}
+
+/*
+ * A state starts with the core's default block (256 rows for up to 63
+ * features: 37 kB for 16) and, once it has folded AGG_GROW_AFTER blocks,
+ * moves to a block AGG_GROW_FACTOR times larger (at most AGG_MAX_BLOCK_BYTES
+ * of rows), which spreads each fold's fixed cost (an inverse, a Cholesky
+ * factor, two BLAS calls) over more rows.  States of small groups stay
+ * small.
+ */
+#define AGG_GROW_FACTOR 4
+#define AGG_GROW_AFTER 4
+#define AGG_MAX_BLOCK_BYTES ((Size) 4 * 1024 * 1024)
+
+/*
+ * A copy of a with the larger block, in the current memory context (nodeAgg
+ * copies a new state into its own context and frees the old one), or a
+ * itself when it is not time to grow or the memory is not there.
+ */
+static LinregAgg *
+agg_maybe_grow(LinregAgg *a)
+{
+	mm_linreg_state *s = AGG_CORE(a);
+	int32		p = s->p;
+	int64		cap = (int64) mm_linreg_default_block(p) * AGG_GROW_FACTOR;
+	Size		core;
+	LinregAgg  *b;
+
+	if (s->block_n != 0 || s->block_cap >= cap ||
+		s->n < (int64) s->block_cap * AGG_GROW_AFTER)
+		return a;
+	cap = Min(cap, (int64) (AGG_MAX_BLOCK_BYTES / (sizeof(double) * (p + 1))));
+	if (cap <= s->block_cap)
+		return a;
+	core = mm_linreg_state_size(p, (int32) cap);
+	if (core == 0 || LINREG_AGG_HDR + core > mm_training_memory_limit())
+		return a;
+	b = palloc_extended(LINREG_AGG_HDR + core,
+						MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO | MCXT_ALLOC_NO_OOM);
+	if (b == NULL)
+		return a;
+	SET_VARSIZE(b, LINREG_AGG_HDR + core);
+	b->version = a->version;
+	b->fit_intercept = a->fit_intercept;
+	b->reserved = 0;
+	b->l2 = a->l2;
+	mm_linreg_init(AGG_CORE(b), p, (int32) cap);
+	mm_linreg_copy(AGG_CORE(b), s);
+	return b;
 }
 
 static LinregAgg *
@@ -253,6 +303,36 @@ mm_linreg_state_send(PG_FUNCTION_ARGS)
 
 /* ---- aggregate ----------------------------------------------------------- */
 
+/*
+ * The row's NaN or infinity, reported by position (y first, then x in
+ * order); the caller knows there is one.
+ */
+static void
+report_not_finite(double y, const double *x, int32 p)
+{
+	if (!isfinite(y))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("y is %s; linear_fit needs finite values", isnan(y) ? "NaN" : "infinite"),
+				 errhint("Filter such rows out, e.g. WHERE y <> 'NaN' AND y NOT IN ('Infinity', '-Infinity').")));
+	for (int32 j = 0; j < p; j++)
+		if (!isfinite(x[j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("x[%d] is %s; linear_fit needs finite values", j + 1,
+							isnan(x[j]) ? "NaN" : "infinite"),
+					 errhint("Filter such rows out or replace the values before fitting.")));
+}
+
+/*
+ * Transition: the state is updated in place (it lives in the aggregate's
+ * context and is returned as is, so nodeAgg never copies it; the one
+ * exception is agg_maybe_grow's single move to a larger block).  The
+ * array's doubles are read where they lie when it has no NULL; the row goes
+ * into the state's block buffer, checked for finiteness in the same pass,
+ * and full blocks are folded by level-3 BLAS (mm_linreg.c).  Nothing is
+ * allocated per row.
+ */
 Datum
 mm_linreg_transfn(PG_FUNCTION_ARGS)
 {
@@ -263,8 +343,11 @@ mm_linreg_transfn(PG_FUNCTION_ARGS)
 	double		y;
 	const double *x;
 	mm_error	err;
+	mm_status	st;
 
-	if (!AggCheckCallContext(fcinfo, &aggcxt))
+	/* AggCheckCallContext's test, inline: this runs once per row */
+	if (fcinfo->context == NULL ||
+		!(IsA(fcinfo->context, AggState) || IsA(fcinfo->context, WindowAggState)))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("linreg_transfn can only be called by the linear_fit aggregate")));
@@ -272,7 +355,10 @@ mm_linreg_transfn(PG_FUNCTION_ARGS)
 	a = PG_ARGISNULL(0) ? NULL : (LinregAgg *) PG_GETARG_POINTER(0);
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		goto skip;
-	arr = PG_GETARG_ARRAYTYPE_P(2);
+	/* ARRAY[...] is built untoasted: detoast only when needed */
+	arr = (ArrayType *) PG_GETARG_POINTER(2);
+	if (VARATT_IS_EXTENDED(arr))
+		arr = PG_GETARG_ARRAYTYPE_P(2);
 	if (ARR_NDIM(arr) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
@@ -290,6 +376,8 @@ mm_linreg_transfn(PG_FUNCTION_ARGS)
 		double		l2;
 		MemoryContext old;
 
+		if (!AggCheckCallContext(fcinfo, &aggcxt))
+			elog(ERROR, "linreg_transfn called outside an aggregate");
 		parse_options((PG_NARGS() > 3 && !PG_ARGISNULL(3)) ? PG_GETARG_JSONB_P(3) : NULL,
 					  &fit_intercept, &l2);
 		old = MemoryContextSwitchTo(aggcxt);
@@ -302,22 +390,16 @@ mm_linreg_transfn(PG_FUNCTION_ARGS)
 				 errmsg("x has %d elements in this row but %d in earlier rows", p, AGG_CORE(a)->p),
 				 errhint("Every row must pass the same features in the same order.")));
 
-	if (!isfinite(y))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("y is %s; linear_fit needs finite values", isnan(y) ? "NaN" : "infinite"),
-				 errhint("Filter such rows out, e.g. WHERE y <> 'NaN' AND y NOT IN ('Infinity', '-Infinity').")));
-	for (int32 j = 0; j < p; j++)
-		if (!isfinite(x[j]))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("x[%d] is %s; linear_fit needs finite values", j + 1,
-							isnan(x[j]) ? "NaN" : "infinite"),
-					 errhint("Filter such rows out or replace the values before fitting.")));
-
 	mm_error_clear(&err);
-	if (mm_linreg_add(AGG_CORE(a), x, y, &err) != MM_OK)
+	st = mm_linreg_add_checked(AGG_CORE(a), x, y, &err);
+	if (st != MM_OK)
+	{
+		if (st == MM_ERR_DATA)
+			report_not_finite(y, x, p);
 		mm_raise(&err);
+	}
+	if (AGG_CORE(a)->block_n == 0)
+		a = agg_maybe_grow(a);
 	PG_RETURN_POINTER(a);
 
 skip:

@@ -70,6 +70,38 @@ extern long mm_fetch_rows(int ncols, Size *batch_bytes);
 typedef bool (*mm_row_fn) (void *arg, Datum *values, bool *nulls);
 extern void mm_scan_rows(const char *query, int ncols, mm_row_fn row_fn, void *arg);
 
+/* How mm_scan_columns reads a column: as col::float8 or as col::text. */
+typedef enum mm_scan_as
+{
+	MM_SCAN_FLOAT8,
+	MM_SCAN_TEXT
+} mm_scan_as;
+
+/*
+ * The rows of SELECT c1::k1, c2::k2, ... FROM relid [LIMIT limit] (limit
+ * <= 0: all rows), handed to row_fn exactly as mm_scan_rows would hand them
+ * that query (the same values, snapshot, rights and errors).  When relid is
+ * a plain table without inheritance children or row-level security for the
+ * user, the user may SELECT the columns, and each cast is a binary
+ * coercion, a one-argument strict cast function the user may execute, or
+ * an I/O conversion to text, the rows are read straight from the heap,
+ * without the executor and SPI's tuple copies (train()'s read phase takes
+ * half the time); otherwise the query runs through mm_scan_rows.  The
+ * caller is connected to SPI; row_fn runs in the memory context current at
+ * the call.
+ */
+extern void mm_scan_columns(Oid relid, int ncols, char **columns,
+							const mm_scan_as *as, int64 limit,
+							mm_row_fn row_fn, void *arg);
+
+/*
+ * mm_scan_rows(in->query) [with LIMIT limit] through mm_scan_columns: the
+ * target, the features and the group_by columns, 1 + p + n_group values a
+ * row.
+ */
+extern void mm_scan_train_input(const mm_train_input *in, int64 limit,
+								mm_row_fn row_fn, void *arg);
+
 /* smallint, integer, bigint, real, double precision, numeric, or a domain over one */
 extern bool mm_is_number_type(Oid type);
 

@@ -292,7 +292,7 @@ scan_relation(TrainRun *run)
 	ts.run = run;
 	ts.row = palloc(sizeof(double) * (run->p + 1));
 	ts.tmp = palloc(sizeof(double) * (run->p + 1));
-	mm_scan_rows(run->in.query, run->p + 1, train_scan_row, &ts);
+	mm_scan_train_input(&run->in, 0, train_scan_row, &ts);
 }
 
 /*

@@ -229,14 +229,35 @@ categorical_baseline_json(StringInfo buf, char **labels, const int64 *counts,
 	appendStringInfoString(buf, "}}");
 }
 
+/*
+ * Baselines come from at most MM_BASELINE_ROWS training rows (every k-th
+ * in scan order): quantiles of a 100000-row sample are as good as the PSI
+ * and KS grids need, and sorting every row of a large table is not free.
+ */
+#define MM_BASELINE_ROWS 100000
+
+/* Is row r one of the baseline sample (a training row, every stride-th)? */
+static inline bool
+in_baseline(const MatrixRun *run, int64 r, int64 stride, int64 *seen)
+{
+	if (run->is_test[r])
+		return false;
+	return (*seen)++ % stride == 0;
+}
+
 char *
 mm_matrix_baselines_json(MatrixRun *run)
 {
 	StringInfoData buf;
-	double	   *vals = palloc_extended(sizeof(double) * Max(run->n_train, 1), MCXT_ALLOC_HUGE);
+	int64		stride = Max(1, (run->n_train + MM_BASELINE_ROWS - 1) / MM_BASELINE_ROWS);
+	int64		sample = (run->n_train + stride - 1) / stride;
+	double	   *vals;
+	int64		seen;
 
+	mm_charge_memory(&run->mem_used, sizeof(double) * Max(sample, 1), "the drift baselines");
+	vals = palloc_extended(sizeof(double) * Max(sample, 1), MCXT_ALLOC_HUGE);
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"sample_rows\": " INT64_FORMAT ", \"features\": {", run->n_train);
+	appendStringInfo(&buf, "{\"sample_rows\": " INT64_FORMAT ", \"features\": {", sample);
 	for (int j = 0; j < run->p; j++)
 	{
 		const mm_feature *f = &run->model->features[j];
@@ -250,11 +271,12 @@ mm_matrix_baselines_json(MatrixRun *run)
 		{
 			int64	   *counts = palloc0(sizeof(int64) * f->n_categories);
 
+			seen = 0;
 			for (int64 r = 0; r < run->n; r++)
 			{
 				double		v = run->raw[(Size) r * run->p + j];
 
-				if (run->is_test[r])
+				if (!in_baseline(run, r, stride, &seen))
 					continue;
 				if (isnan(v))
 					nulls++;
@@ -268,11 +290,12 @@ mm_matrix_baselines_json(MatrixRun *run)
 		{
 			int			n = 0;
 
+			seen = 0;
 			for (int64 r = 0; r < run->n; r++)
 			{
 				double		v = run->raw[(Size) r * run->p + j];
 
-				if (run->is_test[r])
+				if (!in_baseline(run, r, stride, &seen))
 					continue;
 				if (isnan(v))
 					nulls++;
@@ -287,8 +310,9 @@ mm_matrix_baselines_json(MatrixRun *run)
 	{
 		int64	   *counts = palloc0(sizeof(int64) * run->n_classes);
 
+		seen = 0;
 		for (int64 r = 0; r < run->n; r++)
-			if (!run->is_test[r])
+			if (in_baseline(run, r, stride, &seen))
 				counts[(int32) run->yhat[r]]++;
 		categorical_baseline_json(&buf, run->model->classes, counts, run->n_classes, 0);
 	}
@@ -296,8 +320,9 @@ mm_matrix_baselines_json(MatrixRun *run)
 	{
 		int			n = 0;
 
+		seen = 0;
 		for (int64 r = 0; r < run->n; r++)
-			if (!run->is_test[r])
+			if (in_baseline(run, r, stride, &seen))
 				vals[n++] = run->yhat[r];
 		mm_baseline_json(&buf, vals, n, 0);
 	}

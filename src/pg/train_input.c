@@ -5,24 +5,41 @@
  * features => NULL means every other numeric column except primary-key,
  * identity and serial columns (and group_by columns).  The query that reads
  * the rows is built here with quoted identifiers and runs with the caller's
- * rights (SECURITY INVOKER), so a role without SELECT cannot train.
+ * rights (SECURITY INVOKER), so a role without SELECT cannot train.  For a
+ * plain table, mm_scan_columns reads the same rows straight from the heap
+ * when that provably gives what the query would (same snapshot, same
+ * privilege and row-security checks, same casts), and runs the query
+ * otherwise.
  */
 #include "postgres.h"
 
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/sysattr.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/transam.h"
 #include "catalog/dependency.h"
+#include "catalog/objectaccess.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/bitmapset.h"
+#include "parser/parse_coerce.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/rls.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "mm_model.h"
 #include "mm_pg.h"
@@ -173,8 +190,9 @@ void
 mm_scan_rows(const char *query, int ncols, mm_row_fn row_fn, void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
-	Datum	   *values = palloc(sizeof(Datum) * Max(ncols, 1));
-	bool	   *nulls = palloc(sizeof(bool) * Max(ncols, 1));
+	Datum	   *values = NULL;
+	bool	   *nulls = NULL;
+	int			width = 0;
 	long		batch = mm_fetch_rows(ncols, NULL);
 	SPIPlanPtr	plan;
 	Portal		portal;
@@ -194,6 +212,13 @@ mm_scan_rows(const char *query, int ncols, mm_row_fn row_fn, void *arg)
 			break;
 		tt = SPI_tuptable;
 		old = MemoryContextSwitchTo(cxt);
+		/* heap_deform_tuple fills every column of the result */
+		if (values == NULL || width < tt->tupdesc->natts)
+		{
+			width = Max(Max(ncols, tt->tupdesc->natts), 1);
+			values = palloc(sizeof(Datum) * width);
+			nulls = palloc(sizeof(bool) * width);
+		}
 		for (uint64 i = 0; i < SPI_processed && more; i++)
 		{
 			CHECK_FOR_INTERRUPTS();
@@ -205,6 +230,292 @@ mm_scan_rows(const char *query, int ncols, mm_row_fn row_fn, void *arg)
 	}
 	SPI_cursor_close(portal);
 	MemoryContextSwitchTo(cxt);
+}
+
+/* ---- reading columns straight from the heap --------------------------- */
+
+/*
+ * How one column of a direct scan becomes the value col::float8 or
+ * col::text would give: as stored (the cast is a no-op or binary
+ * coercible), through the cast function, or through the type's output
+ * function (a cast to text by I/O conversion).
+ */
+typedef enum ScanConv
+{
+	SCAN_AS_IS,
+	SCAN_FUNCTION,
+	SCAN_OUTPUT
+} ScanConv;
+
+typedef struct ScanColumn
+{
+	AttrNumber	attnum;
+	ScanConv	conv;
+	FmgrInfo	flinfo;			/* SCAN_FUNCTION: the cast; SCAN_OUTPUT: the
+								 * type's output function */
+	Oid			collation;		/* the cast's input collation */
+} ScanColumn;
+
+/*
+ * How the parser would turn a column of type type into target (float8 or
+ * text) for an explicit cast: false when it is not one of the ways a
+ * direct scan reproduces (then the caller falls back to SQL).  This is
+ * find_coercion_pathway, as coerce_type calls it: domains are looked
+ * through; a cast function must be built in (so it does not look at the
+ * call expression the executor would pass it), take one argument, be
+ * strict and be executable by the user (the executor checks EXECUTE).
+ */
+static bool
+ScanConversion(Oid type, Oid target, ScanColumn *col)
+{
+	CoercionPathType path;
+	Oid			funcid = InvalidOid;
+
+	if (type == target)
+	{
+		col->conv = SCAN_AS_IS;
+		return true;
+	}
+	path = find_coercion_pathway(target, type, COERCION_EXPLICIT, &funcid);
+	switch (path)
+	{
+		case COERCION_PATH_RELABELTYPE:
+			col->conv = SCAN_AS_IS;
+			return true;
+		case COERCION_PATH_FUNC:
+			{
+				HeapTuple	tup;
+				Form_pg_proc proc;
+				bool		ok;
+
+				if (funcid >= FirstNormalObjectId)
+					return false;
+				tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+				if (!HeapTupleIsValid(tup))
+					return false;
+				proc = (Form_pg_proc) GETSTRUCT(tup);
+				ok = proc->pronargs == 1 && proc->proisstrict && !proc->proretset &&
+					proc->prorettype == target;
+				ReleaseSysCache(tup);
+				if (!ok || pg_proc_aclcheck(funcid, GetUserId(), ACL_EXECUTE) != ACLCHECK_OK)
+					return false;
+				fmgr_info(funcid, &col->flinfo);
+				col->conv = SCAN_FUNCTION;
+				return true;
+			}
+		case COERCION_PATH_COERCEVIAIO:
+			{
+				Oid			output;
+				bool		varlena;
+
+				if (target != TEXTOID)
+					return false;
+				getTypeOutputInfo(type, &output, &varlena);
+				fmgr_info(output, &col->flinfo);
+				col->conv = SCAN_OUTPUT;
+				return true;
+			}
+		default:
+			return false;
+	}
+}
+
+/*
+ * Open relid for a direct scan of the named columns, read as the given
+ * kinds, when that returns exactly what SELECT c1::k1, ... FROM relid would
+ * return to the current user under the active snapshot: a plain table (not
+ * a view, a partitioned or foreign table, or another session's temporary
+ * table) with no inheritance children (FROM would read them too), no
+ * row-level security in effect for the user, SELECT on the table or on
+ * every column read, and no permission or object-access hook (sepgsql,
+ * pgaudit) that would check or log the read.  Executor hooks that only
+ * observe statements (pg_stat_statements, auto_explain) do not see the
+ * direct scan: it is not a statement.  Returns NULL, holding the lock the
+ * query will take anyway, when the query must run instead; then it reports
+ * the errors.
+ */
+static Relation
+ScanOpen(Oid relid, int ncols, char **columns, const mm_scan_as *as,
+		 ScanColumn *cols)
+{
+	Relation	rel;
+	TupleDesc	desc;
+	Oid			user = GetUserId();
+	bool		table_select;
+
+	if (ExecutorCheckPerms_hook != NULL || object_access_hook != NULL ||
+		get_rel_relkind(relid) != RELKIND_RELATION)
+		return NULL;
+	rel = table_open(relid, AccessShareLock);
+	if (rel->rd_rel->relkind != RELKIND_RELATION || rel->rd_rel->relhassubclass ||
+		RELATION_IS_OTHER_TEMP(rel) ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+	{
+		table_close(rel, NoLock);
+		return NULL;
+	}
+	table_select = pg_class_aclcheck(relid, user, ACL_SELECT) == ACLCHECK_OK;
+	desc = RelationGetDescr(rel);
+	for (int i = 0; i < ncols; i++)
+	{
+		AttrNumber	attnum = find_column(desc, columns[i]);
+		Form_pg_attribute att;
+
+		if (attnum <= 0)
+		{
+			table_close(rel, NoLock);
+			return NULL;
+		}
+		att = TupleDescAttr(desc, attnum - 1);
+		cols[i].attnum = attnum;
+		cols[i].collation = att->attcollation;
+		if ((!table_select &&
+			 pg_attribute_aclcheck(relid, attnum, user, ACL_SELECT) != ACLCHECK_OK) ||
+			!ScanConversion(att->atttypid, as[i] == MM_SCAN_TEXT ? TEXTOID : FLOAT8OID,
+							&cols[i]))
+		{
+			table_close(rel, NoLock);
+			return NULL;
+		}
+	}
+	return rel;
+}
+
+/*
+ * The direct scan: a heap scan under the active snapshot, each row deformed
+ * up to the last column needed and converted as ScanOpen decided (in a
+ * memory context reset per row), then handed to row_fn in the caller's
+ * memory context.
+ */
+static void
+ScanDirect(Relation rel, int ncols, ScanColumn *cols, int64 limit,
+		   mm_row_fn row_fn, void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext rowcxt;
+	Snapshot	snapshot = RegisterSnapshot(GetActiveSnapshot());
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	Datum	   *values = palloc(sizeof(Datum) * Max(ncols, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(ncols, 1));
+	AttrNumber	last = 0;
+	bool		convert = false;
+	int64		rows = 0;
+
+	for (int i = 0; i < ncols; i++)
+	{
+		last = Max(last, cols[i].attnum);
+		convert |= cols[i].conv != SCAN_AS_IS;
+	}
+	rowcxt = AllocSetContextCreate(cxt, "modelmgr scan row", ALLOCSET_SMALL_SIZES);
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		more;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, last);
+		if (convert)
+		{
+			MemoryContextReset(rowcxt);
+			MemoryContextSwitchTo(rowcxt);
+		}
+		for (int i = 0; i < ncols; i++)
+		{
+			int			a = cols[i].attnum - 1;
+			Datum		v = slot->tts_values[a];
+
+			nulls[i] = slot->tts_isnull[a];
+			if (!nulls[i] && cols[i].conv == SCAN_FUNCTION)
+				v = FunctionCall1Coll(&cols[i].flinfo, cols[i].collation, v);
+			else if (!nulls[i] && cols[i].conv == SCAN_OUTPUT)
+				v = PointerGetDatum(cstring_to_text(OutputFunctionCall(&cols[i].flinfo, v)));
+			values[i] = v;
+		}
+		MemoryContextSwitchTo(cxt);
+		more = row_fn(arg, values, nulls);
+		MemoryContextSwitchTo(cxt);
+		if (!more || (limit > 0 && ++rows >= limit))
+			break;
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	MemoryContextDelete(rowcxt);
+	pfree(values);
+	pfree(nulls);
+}
+
+void
+mm_scan_columns(Oid relid, int ncols, char **columns, const mm_scan_as *as,
+				int64 limit, mm_row_fn row_fn, void *arg)
+{
+	ScanColumn *cols = palloc0(sizeof(ScanColumn) * Max(ncols, 1));
+	Relation	rel;
+	StringInfoData q;
+
+	rel = ScanOpen(relid, ncols, columns, as, cols);
+	if (rel != NULL)
+	{
+		ScanDirect(rel, ncols, cols, limit, row_fn, arg);
+		/* the lock stays until the end of the transaction, as a query's */
+		table_close(rel, NoLock);
+		pfree(cols);
+		return;
+	}
+	pfree(cols);
+	initStringInfo(&q);
+	appendStringInfoString(&q, "SELECT ");
+	for (int i = 0; i < ncols; i++)
+		appendStringInfo(&q, "%s%s::pg_catalog.%s", i > 0 ? ", " : "",
+						 quote_identifier(columns[i]),
+						 as[i] == MM_SCAN_TEXT ? "text" : "float8");
+	appendStringInfo(&q, " FROM %s",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												get_rel_name(relid)));
+	if (limit > 0)
+		appendStringInfo(&q, " LIMIT " INT64_FORMAT, limit);
+	mm_scan_rows(q.data, ncols, row_fn, arg);
+	pfree(q.data);
+}
+
+void
+mm_scan_train_input(const mm_train_input *in, int64 limit, mm_row_fn row_fn,
+					void *arg)
+{
+	int			ncols = 1 + in->p + in->n_group;
+	char	  **columns = palloc(sizeof(char *) * ncols);
+	mm_scan_as *as = palloc(sizeof(mm_scan_as) * ncols);
+	ScanColumn *cols = palloc0(sizeof(ScanColumn) * ncols);
+	Relation	rel;
+
+	columns[0] = in->target;
+	as[0] = in->class_target ? MM_SCAN_TEXT : MM_SCAN_FLOAT8;
+	for (int j = 0; j < in->p; j++)
+	{
+		columns[1 + j] = in->features[j];
+		as[1 + j] = in->categorical[j] ? MM_SCAN_TEXT : MM_SCAN_FLOAT8;
+	}
+	for (int g = 0; g < in->n_group; g++)
+	{
+		columns[1 + in->p + g] = in->group_cols[g];
+		as[1 + in->p + g] = MM_SCAN_TEXT;
+	}
+	rel = ScanOpen(in->relid, ncols, columns, as, cols);
+	if (rel != NULL)
+	{
+		ScanDirect(rel, ncols, cols, limit, row_fn, arg);
+		table_close(rel, NoLock);
+	}
+	else if (limit > 0)
+		mm_scan_rows(psprintf("%s LIMIT " INT64_FORMAT, in->query, limit),
+					 ncols, row_fn, arg);
+	else
+		mm_scan_rows(in->query, ncols, row_fn, arg);
+	pfree(columns);
+	pfree(as);
+	pfree(cols);
 }
 
 /*

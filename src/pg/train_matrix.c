@@ -1301,7 +1301,7 @@ mm_run_matrix_training(const mm_train_spec *spec, const mm_train_input *in,
 	mm_progress_phase("read");
 	mm_fetch_rows(run->p + 1, &batch_bytes);
 	mm_charge_memory(&run->mem_used, batch_bytes, "a batch of rows read");
-	mm_scan_rows(in->query, run->p + 1 + run->n_group, matrix_scan_row, run);
+	mm_scan_train_input(in, 0, matrix_scan_row, run);
 	MemoryContextSwitchTo(runcxt);
 	mm_progress_rows(run->rows_read);
 	if (run->rows_read == 0)
@@ -1419,7 +1419,6 @@ mm_matrix_read(const char *algorithm, Oid relid, const char *target,
 	mm_train_input *in = palloc0(sizeof(mm_train_input));
 	MatrixRun  *run = palloc0(sizeof(MatrixRun));
 	Size		batch_bytes;
-	char	   *query;
 
 	spec->alg = mm_find_algorithm(algorithm);
 	mm_parse_params(spec->alg, NULL, &spec->params);
@@ -1437,8 +1436,7 @@ mm_matrix_read(const char *algorithm, Oid relid, const char *target,
 	run->nulls = palloc(sizeof(bool) * Max(run->p, 1));
 	mm_fetch_rows(run->p + 1, &batch_bytes);
 	mm_charge_memory(&run->mem_used, batch_bytes, "a batch of rows read");
-	query = sample > 0 ? psprintf("%s LIMIT " INT64_FORMAT, in->query, sample) : in->query;
-	mm_scan_rows(query, run->p + 1, matrix_scan_row, run);
+	mm_scan_train_input(in, sample, matrix_scan_row, run);
 	MemoryContextSwitchTo(cxt);
 	if (sample > 0)
 		for (int64 r = 0; r < run->n; r++)
