@@ -107,6 +107,13 @@ extern void mm_charge_memory(Size *used, Size bytes, const char *what);
 /* A numeric baseline (edges and CDF) as JSON from n values (sorted in place). */
 extern void mm_baseline_json(StringInfo buf, double *values, int n, int nulls);
 extern double mm_elapsed_since(instr_time start);
+extern void mm_train_outcome_fill(mm_train_outcome *out,
+								  const mm_saved_version *saved,
+								  const mm_new_version *nv, const char *task,
+								  const char *key_metric, int32 champion,
+								  double champion_score,
+								  double challenger_score,
+								  instr_time t_start);
 extern mm_saved_version mm_train_save(const mm_train_spec *spec,
 									  mm_new_version *nv,
 									  mm_auto_decider decide, void *arg,

@@ -733,6 +733,32 @@ mm_train_save(const mm_train_spec *spec, mm_new_version *nv,
 }
 
 /*
+ * What train() and retrain() return, from the saved version (both paths);
+ * ends the training's progress record.  In the caller's memory context.
+ */
+void
+mm_train_outcome_fill(mm_train_outcome *out, const mm_saved_version *saved,
+					  const mm_new_version *nv, const char *task,
+					  const char *key_metric, int32 champion,
+					  double champion_score, double challenger_score,
+					  instr_time t_start)
+{
+	out->version = saved->version;
+	out->task = task;
+	out->key_metric = key_metric;
+	out->deployed = saved->deployed;
+	out->reason = saved->reason ? pstrdup(saved->reason) : NULL;
+	out->champion = champion;
+	out->champion_score = champion_score;
+	out->challenger_score = challenger_score;
+	out->train_rows = nv->train_rows;
+	out->test_rows = nv->test_rows;
+	out->metrics = nv->metrics;
+	out->seconds = mm_elapsed_since(t_start);
+	mm_progress_end();
+}
+
+/*
  * One training: read, fit, evaluate, save, per spec.  Allocations that the
  * outcome refers to are made in the caller's memory context.
  */
@@ -925,18 +951,7 @@ mm_run_training(const mm_train_spec *spec, mm_train_outcome *out)
 	SPI_finish();
 
 	MemoryContextSwitchTo(fncxt);
-	out->version = saved.version;
-	out->task = "regression";
-	out->key_metric = "mse";
-	out->deployed = saved.deployed;
-	out->reason = saved.reason ? pstrdup(saved.reason) : NULL;
-	out->champion = run->champion;
-	out->champion_score = run->champion_score;
-	out->challenger_score = run->challenger_score;
-	out->train_rows = nv.train_rows;
-	out->test_rows = nv.test_rows;
-	out->metrics = nv.metrics;
-	out->seconds = mm_elapsed_since(t_start);
-	mm_progress_end();
+	mm_train_outcome_fill(out, &saved, &nv, "regression", "mse", run->champion,
+						  run->champion_score, run->challenger_score, t_start);
 	MemoryContextDelete(runcxt);
 }

@@ -1381,19 +1381,8 @@ mm_run_matrix_training(const mm_train_spec *spec, const mm_train_input *in,
 	SPI_finish();
 
 	MemoryContextSwitchTo(fncxt);
-	out->version = saved.version;
-	out->task = run->task;
-	out->key_metric = run->classification ? "accuracy" : "mse";
-	out->deployed = saved.deployed;
-	out->reason = saved.reason ? pstrdup(saved.reason) : NULL;
-	out->champion = run->champion;
-	out->champion_score = run->champion_score;
-	out->challenger_score = run->challenger_score;
-	out->train_rows = nv.train_rows;
-	out->test_rows = nv.test_rows;
-	out->metrics = nv.metrics;
-	out->seconds = mm_elapsed_since(t_start);
-	mm_progress_end();
+	mm_train_outcome_fill(out, &saved, &nv, run->task, run->classification ? "accuracy" : "mse",
+						  run->champion, run->champion_score, run->challenger_score, t_start);
 	mm_predictor_free(run->pred);
 	mm_encoder_free(run->enc);
 	mm_model_free(run->model);

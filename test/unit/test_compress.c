@@ -34,6 +34,7 @@
 #include "mm_model.h"
 #include "mm_qkernel.h"
 #include "model_fixtures.h"
+#include "test_alloc.h"
 
 /* ---------------------------------------------------------------------
  * Random numbers, runtime
@@ -63,66 +64,6 @@ static int
 RandInt(int lo, int hi)
 {
 	return lo + (int) (RandU64() % (uint64_t) (hi - lo + 1));
-}
-
-/* A test allocator: counts live blocks, fails call number fail_at. */
-static struct
-{
-	size_t		calls;
-	size_t		fail_at;
-	long		outstanding;
-	bool		stop;
-} ta;
-
-static void *
-TestAlloc(size_t size)
-{
-	ta.calls++;
-	if (ta.fail_at != 0 && ta.calls == ta.fail_at)
-		return NULL;
-	ta.outstanding++;
-	return malloc(size == 0 ? 1 : size);
-}
-
-static void *
-TestRealloc(void *ptr, size_t size)
-{
-	ta.calls++;
-	if (ta.fail_at != 0 && ta.calls == ta.fail_at)
-		return NULL;
-	return realloc(ptr, size == 0 ? 1 : size);
-}
-
-static void
-TestFree(void *ptr)
-{
-	ta.outstanding--;
-	free(ptr);
-}
-
-static bool
-TestStop(void)
-{
-	return ta.stop;
-}
-
-static void
-TestFatal(const char *message)
-{
-	fprintf(stderr, "fatal: %s\n", message);
-	abort();
-}
-
-static void
-UseTestAllocator(size_t fail_at)
-{
-	static const mm_runtime rt = {
-		TestAlloc, TestRealloc, TestFree, TestStop, TestFatal
-	};
-
-	memset(&ta, 0, sizeof(ta));
-	ta.fail_at = fail_at;
-	mm_set_runtime(&rt);
 }
 
 static int

@@ -26,6 +26,7 @@
 #include "mm_export.h"
 #include "mm_model.h"
 #include "model_fixtures.h"
+#include "test_alloc.h"
 
 static const char test_meta[] =
 "{\"modelmgr_export\": 1, \"model\": \"h\xc3\xa4user\", \"algorithm\": \"linear_regression\"}";
@@ -34,62 +35,6 @@ static const char test_meta[] =
  * Helpers
  * ---------------------------------------------------------------------
  */
-
-/* A test allocator: counts calls, fails on demand. */
-static struct
-{
-	size_t		calls;
-	size_t		fail_at;		/* 1-based call to fail; 0 = never */
-} ta;
-
-static void *
-TestAlloc(size_t size)
-{
-	ta.calls++;
-	if (ta.fail_at != 0 && ta.calls == ta.fail_at)
-		return NULL;
-	return malloc(size == 0 ? 1 : size);
-}
-
-static void *
-TestRealloc(void *ptr, size_t size)
-{
-	ta.calls++;
-	if (ta.fail_at != 0 && ta.calls == ta.fail_at)
-		return NULL;
-	return realloc(ptr, size == 0 ? 1 : size);
-}
-
-static void
-TestFree(void *ptr)
-{
-	free(ptr);
-}
-
-static bool
-NeverStop(void)
-{
-	return false;
-}
-
-static void
-TestFatal(const char *message)
-{
-	fprintf(stderr, "fatal: %s\n", message);
-	abort();
-}
-
-static void
-UseTestAllocator(size_t fail_at)
-{
-	static const mm_runtime rt = {
-		TestAlloc, TestRealloc, TestFree, NeverStop, TestFatal
-	};
-
-	memset(&ta, 0, sizeof(ta));
-	ta.fail_at = fail_at;
-	mm_set_runtime(&rt);
-}
 
 /* The fixture linear model's artifact, malloc'd. */
 static uint8_t *

@@ -27,6 +27,7 @@
 #include "mm_bytes.h"
 #include "mm_model.h"
 #include "model_fixtures.h"
+#include "test_alloc.h"
 
 #define GOLDEN_LINEAR_V1 "test/unit/golden/linear_v1.mmdl"
 
@@ -34,70 +35,6 @@
  * Helpers
  * ---------------------------------------------------------------------
  */
-
-/* A test allocator: counts, records the largest request, fails on demand. */
-static struct
-{
-	size_t		calls;
-	size_t		fail_at;		/* 1-based call to fail; 0 = never */
-	size_t		max_request;
-	long		outstanding;
-} ta;
-
-static void *
-TestAlloc(size_t size)
-{
-	ta.calls++;
-	if (size > ta.max_request)
-		ta.max_request = size;
-	if (ta.fail_at != 0 && ta.calls == ta.fail_at)
-		return NULL;
-	ta.outstanding++;
-	return malloc(size == 0 ? 1 : size);
-}
-
-static void *
-TestRealloc(void *ptr, size_t size)
-{
-	ta.calls++;
-	if (size > ta.max_request)
-		ta.max_request = size;
-	if (ta.fail_at != 0 && ta.calls == ta.fail_at)
-		return NULL;
-	return realloc(ptr, size == 0 ? 1 : size);
-}
-
-static void
-TestFree(void *ptr)
-{
-	ta.outstanding--;
-	free(ptr);
-}
-
-static bool
-NeverStop(void)
-{
-	return false;
-}
-
-static void
-TestFatal(const char *message)
-{
-	fprintf(stderr, "fatal: %s\n", message);
-	abort();
-}
-
-static void
-UseTestAllocator(size_t fail_at)
-{
-	static const mm_runtime rt = {
-		TestAlloc, TestRealloc, TestFree, NeverStop, TestFatal
-	};
-
-	memset(&ta, 0, sizeof(ta));
-	ta.fail_at = fail_at;
-	mm_set_runtime(&rt);
-}
 
 /* Serialize (must succeed) into a malloc'd copy. */
 static uint8_t *

@@ -27,6 +27,7 @@
 #include "mm_bytes.h"
 #include "mm_compress.h"
 #include "mm_model.h"
+#include "test_alloc.h"
 
 #define GROUPED_SEED "test/fuzz/corpus/model/grouped.mmdl"
 
@@ -191,65 +192,6 @@ GroupedLogistic(const char *second_key, const char *second_class)
  * Helpers
  * ---------------------------------------------------------------------
  */
-
-/* A test allocator: counts, fails on demand, watches for leaks. */
-static struct
-{
-	size_t		calls;
-	size_t		fail_at;		/* 1-based call to fail; 0 = never */
-	long		outstanding;
-} ta;
-
-static void *
-TestAlloc(size_t size)
-{
-	ta.calls++;
-	if (ta.fail_at != 0 && ta.calls == ta.fail_at)
-		return NULL;
-	ta.outstanding++;
-	return malloc(size == 0 ? 1 : size);
-}
-
-static void *
-TestRealloc(void *ptr, size_t size)
-{
-	ta.calls++;
-	if (ta.fail_at != 0 && ta.calls == ta.fail_at)
-		return NULL;
-	return realloc(ptr, size == 0 ? 1 : size);
-}
-
-static void
-TestFree(void *ptr)
-{
-	ta.outstanding--;
-	free(ptr);
-}
-
-static bool
-NeverStop(void)
-{
-	return false;
-}
-
-static void
-TestFatal(const char *message)
-{
-	fprintf(stderr, "fatal: %s\n", message);
-	abort();
-}
-
-static void
-UseTestAllocator(size_t fail_at)
-{
-	static const mm_runtime rt = {
-		TestAlloc, TestRealloc, TestFree, NeverStop, TestFatal
-	};
-
-	memset(&ta, 0, sizeof(ta));
-	ta.fail_at = fail_at;
-	mm_set_runtime(&rt);
-}
 
 /* Serialize (must succeed) into a malloc'd copy. */
 static uint8_t *
