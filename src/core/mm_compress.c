@@ -275,29 +275,6 @@ WeightTensors(const mm_model *m, uint32_t **idx, uint32_t *n, mm_error *err)
  * ---------------------------------------------------------------------
  */
 
-/* Stored value k (in row r) of a tensor, dequantized. */
-static double
-StoredValue(const mm_tensor *t, uint64_t k, uint32_t r)
-{
-	switch (t->dtype)
-	{
-		case MM_DTYPE_F64:
-			return ((const double *) t->values)[k];
-		case MM_DTYPE_F32:
-			return ((const float *) t->values)[k];
-		case MM_DTYPE_F16:
-			return mm_half_to_float(((const uint16_t *) t->values)[k]);
-		case MM_DTYPE_I8:
-			{
-				uint32_t	s = (t->n_scales == 1) ? 0 : r;
-
-				return t->scales[s] *
-					(double) (((const int8_t *) t->values)[k] - t->zero_points[s]);
-			}
-	}
-	return NAN;
-}
-
 /* The stored values of row r are k0 .. k1 - 1. */
 static void
 RowRange(const mm_tensor *t, uint32_t r, uint64_t *k0, uint64_t *k1)
@@ -334,7 +311,7 @@ NonzeroCount(const mm_tensor *t)
 	{
 		RowRange(t, r, &k0, &k1);
 		for (k = k0; k < k1; k++)
-			if (StoredValue(t, k, r) != 0.0)
+			if (mm_tensor_value(t, k, r) != 0.0)
 				n++;
 	}
 	return n;
@@ -391,7 +368,7 @@ Transfer(const mm_tensor *t, const RebuildSpec *spec, mm_tensor *dst,
 			uint32_t	nc = spec->col_map ? spec->col_map[c] : c;
 
 			if (nc == REMOVED || (spec->drop && spec->drop[k]) ||
-				(spec->weight && StoredValue(t, k, r) == 0.0))
+				(spec->weight && mm_tensor_value(t, k, r) == 0.0))
 				continue;
 			if (dst && dst->layout == MM_LAYOUT_DENSE)
 				memcpy(out + ((uint64_t) nr * spec->new_cols + nc) * elem,
@@ -603,7 +580,7 @@ SelectSmallest(const mm_model *m, const uint32_t *widx, uint32_t nw, double s,
 			RowRange(t, r, &k0, &k1);
 			for (k = k0; k < k1; k++)
 			{
-				double		v = StoredValue(t, k, r);
+				double		v = mm_tensor_value(t, k, r);
 
 				if (v == 0.0)
 					continue;
@@ -694,13 +671,13 @@ RowNorm(const mm_tensor *t, uint32_t r)
 
 	RowRange(t, r, &k0, &k1);
 	for (k = k0; k < k1; k++)
-		if (fabs(StoredValue(t, k, r)) > mx)
-			mx = fabs(StoredValue(t, k, r));
+		if (fabs(mm_tensor_value(t, k, r)) > mx)
+			mx = fabs(mm_tensor_value(t, k, r));
 	if (mx == 0.0)
 		return 0.0;
 	for (k = k0; k < k1; k++)
 	{
-		double		v = StoredValue(t, k, r) / mx;
+		double		v = mm_tensor_value(t, k, r) / mx;
 
 		sum += v * v;
 	}
@@ -1039,7 +1016,7 @@ QuantizeGroup(const mm_tensor *t, uint64_t k0, uint64_t k1, bool symmetric,
 
 	for (k = k0; k < k1; k++)
 	{
-		double		v = StoredValue(t, k, 0);
+		double		v = mm_tensor_value(t, k, 0);
 
 		if (v < lo)
 			lo = v;
@@ -1054,7 +1031,7 @@ QuantizeGroup(const mm_tensor *t, uint64_t k0, uint64_t k1, bool symmetric,
 		if (!(scale > 0.0))
 			scale = (m > 0.0) ? DBL_TRUE_MIN : 1.0;
 		for (k = k0; k < k1; k++)
-			q[k] = (int8_t) Clamp(mm_qk_round(StoredValue(t, k, 0) / scale),
+			q[k] = (int8_t) Clamp(mm_qk_round(mm_tensor_value(t, k, 0) / scale),
 								  -127.0, 127.0);
 	}
 	else
@@ -1065,7 +1042,7 @@ QuantizeGroup(const mm_tensor *t, uint64_t k0, uint64_t k1, bool symmetric,
 			scale = (hi > lo) ? DBL_TRUE_MIN : 1.0;
 		zp = Clamp(mm_qk_round(-128.0 - lo / scale), -128.0, 127.0);
 		for (k = k0; k < k1; k++)
-			q[k] = (int8_t) Clamp(mm_qk_round(StoredValue(t, k, 0) / scale) + zp,
+			q[k] = (int8_t) Clamp(mm_qk_round(mm_tensor_value(t, k, 0) / scale) + zp,
 								  -128.0, 127.0);
 	}
 	dst->scales[g] = scale;
@@ -1144,7 +1121,7 @@ QuantizeTensor(const mm_tensor *t, int dtype, bool symmetric, bool per_row,
 
 		for (k = 0; k < t->nnz; k++)
 		{
-			double		v = StoredValue(t, k, 0);
+			double		v = mm_tensor_value(t, k, 0);
 
 			if ((k & POLL_MASK) == 0 && mm_should_stop())
 				return Canceled(err);

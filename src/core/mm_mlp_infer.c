@@ -136,22 +136,6 @@ mm_mlp_infer_layers(const mm_model *m, uint32_t *n_layers, mm_error *err)
  * ---------------------------------------------------------------------
  */
 
-/* Stored value k of a float tensor as double (exact). */
-static double
-FloatValue(const mm_tensor *t, uint64_t k)
-{
-	switch (t->dtype)
-	{
-		case MM_DTYPE_F64:
-			return ((const double *) t->values)[k];
-		case MM_DTYPE_F32:
-			return ((const float *) t->values)[k];
-		case MM_DTYPE_F16:
-			return mm_half_to_float(((const uint16_t *) t->values)[k]);
-	}
-	return NAN;
-}
-
 static mm_status
 PrepareLayer(const mm_tensor *W, const mm_tensor *b, InferLayer *layer,
 			 mm_error *err)
@@ -189,7 +173,7 @@ PrepareLayer(const mm_tensor *W, const mm_tensor *b, InferLayer *layer,
 		if (layer->owned == NULL)
 			return mm_fail(err, MM_ERR_NOMEM, "out of memory");
 		for (k = 0; k < W->nnz; k++)
-			layer->owned[k] = FloatValue(W, k);
+			layer->owned[k] = mm_tensor_value(W, k, 0);
 	}
 	if (W->layout == MM_LAYOUT_DENSE)
 	{

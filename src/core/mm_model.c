@@ -783,8 +783,8 @@ mm_float_to_half(double v)
 }
 
 /* Value number k of a tensor's values array, dequantized (row r). */
-static double
-ElementValue(const mm_tensor *t, uint64_t k, uint32_t r)
+double
+mm_tensor_value(const mm_tensor *t, uint64_t k, uint32_t r)
 {
 	switch (t->dtype)
 	{
@@ -816,7 +816,7 @@ mm_tensor_get(const mm_tensor *t, uint32_t r, uint32_t c)
 	if (r >= t->rows || c >= t->cols)
 		return NAN;
 	if (t->layout == MM_LAYOUT_DENSE)
-		return ElementValue(t, (uint64_t) r * t->cols + c, r);
+		return mm_tensor_value(t, (uint64_t) r * t->cols + c, r);
 	else
 	{
 		uint32_t	lo = t->row_ptr[r];
@@ -827,7 +827,7 @@ mm_tensor_get(const mm_tensor *t, uint32_t r, uint32_t c)
 			uint32_t	mid = lo + (hi - lo) / 2;
 
 			if (t->col_idx[mid] == c)
-				return ElementValue(t, mid, r);
+				return mm_tensor_value(t, mid, r);
 			if (t->col_idx[mid] < c)
 				lo = mid + 1;
 			else
@@ -874,7 +874,7 @@ mm_model_nonzero_count(const mm_model *model)
 			else
 				while (r < t->rows && t->row_ptr[r + 1] <= k)
 					r++;
-			if (ElementValue(t, k, r) != 0.0)
+			if (mm_tensor_value(t, k, r) != 0.0)
 				n++;
 		}
 	}

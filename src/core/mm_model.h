@@ -257,6 +257,13 @@ extern double mm_model_attr(const mm_model *model, const char *name,
 extern double mm_tensor_get(const mm_tensor *t, uint32_t r, uint32_t c);
 
 /*
+ * Stored value number k of a tensor's values array (dense: row-major
+ * index; sparse: position in values), dequantized with the scale of row r
+ * (int8); NaN for an unknown dtype.
+ */
+extern double mm_tensor_value(const mm_tensor *t, uint64_t k, uint32_t r);
+
+/*
  * Count of parameters (rows * cols of every tensor, sparse or not) and of
  * non-zero parameters (stored values that dequantize to a non-zero value)
  * over all tensors.
