@@ -102,6 +102,12 @@ extern void mm_scan_columns(Oid relid, int ncols, char **columns,
 extern void mm_scan_train_input(const mm_train_input *in, int64 limit,
 								mm_row_fn row_fn, void *arg);
 
+/*
+ * The bytes of a text datum (as a row callback gets it); *copy is the
+ * detoasted copy to pfree, or NULL when the datum was used in place.
+ */
+extern const char *mm_text_bytes(Datum d, int *len, text **copy);
+
 /* smallint, integer, bigint, real, double precision, numeric, or a domain over one */
 extern bool mm_is_number_type(Oid type);
 

@@ -402,17 +402,6 @@ typedef struct Scoring
 	double	   *score;
 } Scoring;
 
-/* A text datum's bytes; *copy is set when it had to be detoasted. */
-static const char *
-text_bytes(Datum d, int *len, text **copy)
-{
-	text	   *t = (text *) PG_DETOAST_DATUM_PACKED(d);
-
-	*copy = (Pointer) t != DatumGetPointer(d) ? t : NULL;
-	*len = VARSIZE_ANY_EXHDR(t);
-	return VARDATA_ANY(t);
-}
-
 static int
 label_cmp(const char *a, int alen, const char *b, int blen)
 {
@@ -572,7 +561,7 @@ scoring_row(void *arg, Datum *v, bool *n)
 		{
 			int			len;
 			text	   *copy;
-			const char *label = text_bytes(v[j], &len, &copy);
+			const char *label = mm_text_bytes(v[j], &len, &copy);
 			int32		c = mm_encoder_category(pred->enc, j, label, len);
 
 			s->x[j] = c;
@@ -601,7 +590,7 @@ scoring_row(void *arg, Datum *v, bool *n)
 		{
 			int			len;
 			text	   *copy;
-			const char *label = text_bytes(v[s->p], &len, &copy);
+			const char *label = mm_text_bytes(v[s->p], &len, &copy);
 
 			y = class_of(s, label, len);
 			if (copy)

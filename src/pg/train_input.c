@@ -65,6 +65,16 @@ mm_is_category_type(Oid type)
 		category == TYPCATEGORY_ENUM;
 }
 
+const char *
+mm_text_bytes(Datum d, int *len, text **copy)
+{
+	text	   *t = (text *) PG_DETOAST_DATUM_PACKED(d);
+
+	*copy = (Pointer) t != DatumGetPointer(d) ? t : NULL;
+	*len = VARSIZE_ANY_EXHDR(t);
+	return VARDATA_ANY(t);
+}
+
 /* attnum of a column by exact name, or 0 */
 static AttrNumber
 find_column(TupleDesc desc, const char *name)

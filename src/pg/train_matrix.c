@@ -163,17 +163,6 @@ refuse_nonfinite(const char *column, double v)
 			 errhint("Filter those rows out with a view, or replace the values with NULL (NULL features are imputed).")));
 }
 
-/* A text datum's bytes; *copy is set when it had to be detoasted. */
-static const char *
-text_bytes(Datum d, int *len, text **copy)
-{
-	text	   *t = (text *) PG_DETOAST_DATUM_PACKED(d);
-
-	*copy = (Pointer) t != DatumGetPointer(d) ? t : NULL;
-	*len = VARSIZE_ANY_EXHDR(t);
-	return VARDATA_ANY(t);
-}
-
 static bool
 matrix_scan_row(void *arg, Datum *values, bool *nulls)
 {
@@ -200,7 +189,7 @@ matrix_scan_row(void *arg, Datum *values, bool *nulls)
 	{
 		int			len;
 		text	   *copy;
-		const char *label = text_bytes(values[0], &len, &copy);
+		const char *label = mm_text_bytes(values[0], &len, &copy);
 
 		run->y[r] = dict_code(run, &run->label_dict, label, len);
 		mm_hash_bytes(&hs, label, len);
@@ -226,7 +215,7 @@ matrix_scan_row(void *arg, Datum *values, bool *nulls)
 		{
 			int			len;
 			text	   *copy;
-			const char *label = text_bytes(values[j + 1], &len, &copy);
+			const char *label = mm_text_bytes(values[j + 1], &len, &copy);
 
 			raw[j] = dict_code(run, &run->dicts[j], label, len);
 			mm_hash_bytes(&hs, label, len);
@@ -254,7 +243,7 @@ matrix_scan_row(void *arg, Datum *values, bool *nulls)
 		{
 			int			len;
 			text	   *copy;
-			const char *label = text_bytes(values[c], &len, &copy);
+			const char *label = mm_text_bytes(values[c], &len, &copy);
 
 			run->gkey[(Size) r * run->n_group + g] = dict_code(run, &run->gdicts[g], label, len);
 			mm_hash_bytes(&hs, label, len);
@@ -286,16 +275,21 @@ matrix_scan_row(void *arg, Datum *values, bool *nulls)
 
 /* ---- vocabularies, classes, imputation ----------------------------------- */
 
-static int	sort_kind;
-static const LabelDict *sort_dict;
+/* How sorted_codes orders the labels of a dictionary. */
+typedef struct LabelOrder
+{
+	const LabelDict *dict;
+	int			kind;			/* MM_LABEL_* */
+} LabelOrder;
 
-/* Compare two codes of sort_dict by label (bytewise, or by sort_kind). */
+/* Compare two codes by label (bytewise, or by the order's kind). */
 static int
-label_cmp(const void *a, const void *b)
+label_cmp(const void *a, const void *b, void *arg)
 {
 	int32		x = *(const int32 *) a;
 	int32		y = *(const int32 *) b;
-	const LabelDict *d = sort_dict;
+	const LabelDict *d = ((const LabelOrder *) arg)->dict;
+	int			sort_kind = ((const LabelOrder *) arg)->kind;
 
 	if (sort_kind == MM_LABEL_INTEGER)
 	{
@@ -330,9 +324,11 @@ sorted_codes(const LabelDict *d, int kind, int32 *n_out, int32 **map)
 		if (d->train_count[c] > 0)
 			codes[n++] = c;
 	}
-	sort_kind = kind;
-	sort_dict = d;
-	qsort(codes, n, sizeof(int32), label_cmp);
+	{
+		LabelOrder	order = {d, kind};
+
+		qsort_arg(codes, n, sizeof(int32), label_cmp, &order);
+	}
 	for (int32 i = 0; i < n; i++)
 		(*map)[codes[i]] = i;
 	*n_out = n;
@@ -977,7 +973,6 @@ add_param_attrs(MatrixRun *run)
 
 /* ---- group_by: one sub-model per group ---------------------------------- */
 
-static const MatrixRun *gsort_run;
 
 /* Order of two group keys: NULL first, then bytewise, column by column. */
 static int
@@ -1001,12 +996,13 @@ gkey_cmp_codes(const MatrixRun *run, const int32 *a, const int32 *b)
 }
 
 static int
-row_gkey_cmp(const void *x, const void *y)
+row_gkey_cmp(const void *x, const void *y, void *arg)
 {
+	const MatrixRun *run = (const MatrixRun *) arg;
 	int64		a = *(const int64 *) x;
 	int64		b = *(const int64 *) y;
-	int			c = gkey_cmp_codes(gsort_run, gsort_run->gkey + (Size) a * gsort_run->n_group,
-								   gsort_run->gkey + (Size) b * gsort_run->n_group);
+	int			c = gkey_cmp_codes(run, run->gkey + (Size) a * run->n_group,
+								   run->gkey + (Size) b * run->n_group);
 
 	return c != 0 ? c : (a > b) - (a < b);
 }
@@ -1188,8 +1184,7 @@ train_groups(MatrixRun *top)
 					 "the predictions");
 	for (int64 r = 0; r < top->n; r++)
 		order[r] = r;
-	gsort_run = top;
-	qsort(order, top->n, sizeof(int64), row_gkey_cmp);
+	qsort_arg(order, top->n, sizeof(int64), row_gkey_cmp, top);
 	top->yhat = palloc_extended(sizeof(double) * Max(top->n, 1), MCXT_ALLOC_HUGE);
 	if (top->classification)
 	{
