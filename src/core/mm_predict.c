@@ -420,6 +420,23 @@ AllocateArrays(mm_predictor *p)
 }
 
 /*
+ * Integer targets (label_kind 2): the number of each class label, parsed
+ * once here rather than per prediction.
+ */
+static mm_status
+ClassValues(const mm_model *model, mm_predictor *p, mm_error *err)
+{
+	if (model->n_classes == 0 || mm_model_attr(model, "label_kind", 0) != 2)
+		return MM_OK;
+	p->class_values = mm_alloc(sizeof(double) * model->n_classes);
+	if (!p->class_values)
+		return mm_fail(err, MM_ERR_NOMEM, "out of memory building a predictor");
+	for (uint32_t k = 0; k < model->n_classes; k++)
+		p->class_values[k] = strtod(model->classes[k], NULL);
+	return MM_OK;
+}
+
+/*
  * The predictor of a grouped model: one per group, and each group's class
  * map into the top level's classes.
  */
@@ -484,7 +501,8 @@ mm_predictor_new(const mm_model *model, mm_predictor **out, mm_error *err)
 		p->model = model;
 		p->n_features = model->n_features;
 		p->width = mm_model_input_width(model);
-		if ((st = GroupedPredictor(model, p, err)) != MM_OK)
+		if ((st = GroupedPredictor(model, p, err)) != MM_OK ||
+			(st = ClassValues(model, p, err)) != MM_OK)
 		{
 			mm_predictor_free(p);
 			return st;
@@ -506,6 +524,13 @@ mm_predictor_new(const mm_model *model, mm_predictor **out, mm_error *err)
 	}
 	p->impute = p->enc->impute;
 	p->impute_error = p->enc->impute_error;
+	p->target_center = mm_model_attr(model, "target_center", 0.0);
+	p->target_scale = mm_model_attr(model, "target_scale", 1.0);
+	if ((st = ClassValues(model, p, err)) != MM_OK)
+	{
+		mm_predictor_free(p);
+		return st;
+	}
 	/* mm_svm_decision counts in int32 */
 	if (p->width > INT32_MAX)
 	{
@@ -543,6 +568,7 @@ mm_predictor_free(mm_predictor *p)
 	}
 	mm_free(p->groups);
 	mm_free(p->group_class);
+	mm_free(p->class_values);
 	mm_encoder_free(p->enc);
 	mm_mlp_infer_free(p->mlp);
 	mm_free(p->coef);
@@ -632,8 +658,7 @@ Scores(const mm_predictor *p, const double *values, const bool *nulls,
 			return st;
 		/* a regressor's network gives z-scores of the target */
 		if (p->n_classes == 0)
-			p->scratch[0] = p->scratch[0] * mm_model_attr(p->model, "target_scale", 1.0) +
-				mm_model_attr(p->model, "target_center", 0.0);
+			p->scratch[0] = p->scratch[0] * p->target_scale + p->target_center;
 	}
 	else if (p->model->algorithm == MM_ALGO_LINEAR_SVM)
 		mm_svm_decision(p->coef, p->intercept, (int32_t) p->n_outputs,

@@ -106,6 +106,14 @@ typedef struct mm_predictor
 	/* kept for callers of the numeric fast path */
 	double	   *impute;			/* = enc->impute */
 	bool	   *impute_error;	/* = enc->impute_error */
+	/* an MLP regressor's output is a z-score: value = out * scale + center */
+	double		target_center;
+	double		target_scale;
+	/*
+	 * The number each class stands for, when every class label is an
+	 * integer (attribute label_kind = 2, integer targets); else NULL
+	 */
+	double	   *class_values;
 	/* grouped models: one predictor per group (the top level predicts
 	 * nothing itself) and, per group, its class indexes in the top
 	 * level's classes */

@@ -839,9 +839,7 @@ top_class(const mm_predictor *top, int32 group, int32 cls)
 static double
 class_output(const mm_predictor *p, int32 cls)
 {
-	if (mm_model_attr(p->model, "label_kind", 0) == 2)
-		return strtod(p->model->classes[cls], NULL);
-	return (double) cls;
+	return p->class_values ? p->class_values[cls] : (double) cls;
 }
 
 static double
