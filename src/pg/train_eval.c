@@ -69,9 +69,13 @@ mm_matrix_predict_all(MatrixRun *run)
 	}
 }
 
-/* Regression metrics of the rows of one split as JSON. */
+/*
+ * Regression metrics as JSON over the rows i with take[i] (every row when
+ * take is NULL): y the true values, yhat the predictions.
+ */
 static void
-regression_json(StringInfo buf, const MatrixRun *run, bool test)
+regression_metrics_json(StringInfo buf, const double *y, const double *yhat,
+						const bool *take, bool want, int64 n_all)
 {
 	double		sse = 0,
 				sae = 0,
@@ -80,21 +84,21 @@ regression_json(StringInfo buf, const MatrixRun *run, bool test)
 				mean;
 	int64		n = 0;
 
-	for (int64 r = 0; r < run->n; r++)
-		if (run->is_test[r] == test)
+	for (int64 i = 0; i < n_all; i++)
+		if (take == NULL || take[i] == want)
 		{
-			sum += run->y[r];
+			sum += y[i];
 			n++;
 		}
 	mean = sum / n;
-	for (int64 r = 0; r < run->n; r++)
-		if (run->is_test[r] == test)
+	for (int64 i = 0; i < n_all; i++)
+		if (take == NULL || take[i] == want)
 		{
-			double		e = run->y[r] - run->yhat[r];
+			double		e = y[i] - yhat[i];
 
 			sse += e * e;
 			sae += fabs(e);
-			sst += (run->y[r] - mean) * (run->y[r] - mean);
+			sst += (y[i] - mean) * (y[i] - mean);
 		}
 	appendStringInfo(buf, "{\"rows\": " INT64_FORMAT ", \"mse\": ", n);
 	mm_json_number(buf, sse / n);
@@ -184,14 +188,14 @@ mm_matrix_metrics_json(MatrixRun *run)
 	if (run->classification)
 		classification_json(&buf, run, false);
 	else
-		regression_json(&buf, run, false);
+		regression_metrics_json(&buf, run->y, run->yhat, run->is_test, false, run->n);
 	if (run->n_test > 0)
 	{
 		appendStringInfoString(&buf, ", \"test\": ");
 		if (run->classification)
 			classification_json(&buf, run, true);
 		else
-			regression_json(&buf, run, true);
+			regression_metrics_json(&buf, run->y, run->yhat, run->is_test, true, run->n);
 	}
 	if (run->unknown_label_rows > 0)
 		appendStringInfo(&buf, ", \"test_unknown_class_rows\": " INT64_FORMAT, run->unknown_label_rows);
@@ -330,20 +334,41 @@ mm_matrix_baselines_json(MatrixRun *run)
 	return buf.data;
 }
 
-/* ---- champion ------------------------------------------------------------ */
+/* ---- other models on our rows ------------------------------------------- */
 
 /*
- * How the champion reads our rows: for each of its features, our column
- * and, for a categorical one, our code -> its category index.  False when
+ * How another model (a champion, a compressed version's parent) reads this
+ * run's rows: its predictor and, for each of its features, our column and,
+ * for a categorical one, our code -> its category index.
+ */
+typedef struct Reader
+{
+	bool		ready;
+	const mm_model *m;
+	mm_predictor *pred;
+	int		   *col;
+	int32	  **cat;
+} Reader;
+
+/*
+ * Prepare rd for model m (not grouped).  False when m cannot be served or
  * a feature it needs is not one of our columns of the same kind.
  */
 static bool
-map_champion(MatrixRun *run, const mm_model *cm, const mm_encoder *cenc,
-			 int *col, int32 **cat)
+reader_init(MatrixRun *run, const mm_model *m, Reader *rd)
 {
-	for (uint32 k = 0; k < cm->n_features; k++)
+	mm_error	err;
+
+	memset(rd, 0, sizeof(*rd));
+	mm_error_clear(&err);
+	if (m->n_groups > 0 || mm_predictor_new(m, &rd->pred, &err) != MM_OK)
+		return false;
+	rd->m = m;
+	rd->col = palloc(sizeof(int) * Max(m->n_features, 1));
+	rd->cat = palloc0(sizeof(int32 *) * Max(m->n_features, 1));
+	for (uint32 k = 0; k < m->n_features; k++)
 	{
-		const mm_feature *f = &cm->features[k];
+		const mm_feature *f = &m->features[k];
 		int			j;
 
 		for (j = 0; j < run->p; j++)
@@ -352,146 +377,105 @@ map_champion(MatrixRun *run, const mm_model *cm, const mm_encoder *cenc,
 		if (j == run->p ||
 			run->in->categorical[j] != (f->kind == MM_FEATURE_CATEGORICAL))
 			return false;
-		col[k] = j;
-		cat[k] = NULL;
+		rd->col[k] = j;
 		if (f->kind == MM_FEATURE_CATEGORICAL)
 		{
 			const LabelDict *d = &run->dicts[j];
 
-			cat[k] = palloc(sizeof(int32) * Max(d->n, 1));
+			rd->cat[k] = palloc(sizeof(int32) * Max(d->n, 1));
 			for (int32 c = 0; c < d->n; c++)
-				cat[k][c] = mm_encoder_category(cenc, k, d->labels[c], d->lens[c]);
+				rd->cat[k][c] = mm_encoder_category(rd->pred->enc, k, d->labels[c], d->lens[c]);
 		}
 	}
+	rd->ready = true;
 	return true;
+}
+
+/* Row r as rd's model takes it, into x / xn (its feature count each). */
+static void
+reader_row(const MatrixRun *run, const Reader *rd, int64 r, double *x, bool *xn)
+{
+	for (uint32 k = 0; k < rd->m->n_features; k++)
+	{
+		double		v = run->raw[(Size) r * run->p + rd->col[k]];
+
+		xn[k] = isnan(v);
+		x[k] = xn[k] ? 0 : rd->cat[k] ? rd->cat[k][(int32) v] : v;
+	}
+}
+
+/*
+ * The reader for row r: readers[0] for an ungrouped model, the reader of
+ * the row's group (prepared on first use) for a grouped one.  NULL when
+ * the model cannot read the row (its group is not in the model, ...).
+ */
+static Reader *
+reader_for_row(MatrixRun *run, const mm_model *m, Reader *readers, int64 r,
+			   const char **keys, size_t *lens)
+{
+	int32		g = 0;
+
+	if (m->n_groups > 0)
+	{
+		for (int i = 0; i < run->n_group; i++)
+		{
+			int32		code = run->gkey[(Size) r * run->n_group + i];
+
+			keys[i] = code < 0 ? NULL : run->gdicts[i].labels[code];
+			lens[i] = code < 0 ? 0 : run->gdicts[i].lens[code];
+		}
+		if ((g = mm_model_find_group(m, keys, lens)) < 0)
+			return NULL;
+	}
+	if (!readers[g].ready &&
+		!reader_init(run, m->n_groups > 0 ? m->groups[g].model : m, &readers[g]))
+		return NULL;
+	return &readers[g];
 }
 
 /*
  * The champion's score on our held-out rows: accuracy for classifiers
- * (its predicted label against the row's label), mse for regressors.
- * False when it cannot predict a row (e.g. a NULL it does not impute).
+ * (its predicted label against the row's label), mse for regressors.  A
+ * grouped champion reads each row with its group's sub-model, by this
+ * training's group_by values, which must be the champion's group columns.
+ * False when it cannot read or predict a row.
  */
 static bool
-champion_score(MatrixRun *run, const mm_model *cm, const mm_predictor *cp,
-			   const int *col, int32 **cat, double *score)
+champion_score(MatrixRun *run, const mm_model *cm, double *score)
 {
+	Reader	   *readers = palloc0(sizeof(Reader) * Max(cm->n_groups, 1));
+	const char **keys = palloc(sizeof(char *) * Max(run->n_group, 1));
+	size_t	   *lens = palloc(sizeof(size_t) * Max(run->n_group, 1));
 	double	   *x = palloc(sizeof(double) * Max(cm->n_features, 1));
 	bool	   *xn = palloc(sizeof(bool) * Max(cm->n_features, 1));
 	double		acc = 0;
 	int64		n = 0;
 	mm_error	err;
 
-	for (int64 r = 0; r < run->n; r++)
+	if (cm->n_groups > 0)
 	{
-		double		out;
-
-		CHECK_FOR_INTERRUPTS();
-		if (!run->is_test[r] || (run->classification && mm_matrix_row_class(run, r) < 0))
-			continue;
-		for (uint32 k = 0; k < cm->n_features; k++)
-		{
-			double		v = run->raw[(Size) r * run->p + col[k]];
-
-			xn[k] = isnan(v);
-			x[k] = xn[k] ? 0 : cat[k] ? cat[k][(int32) v] : v;
-		}
-		mm_error_clear(&err);
-		if (mm_predict_row(cp, x, xn, &out, &err) != MM_OK)
+		if ((int) cm->n_group_columns != run->n_group)
 			return false;
-		if (run->classification)
-			acc += strcmp(cm->classes[(int32) out], run->label_dict.labels[(int32) run->y[r]]) == 0;
-		else
-			acc += (run->y[r] - out) * (run->y[r] - out);
-		n++;
-	}
-	if (n == 0)
-		return false;
-	*score = acc / n;
-	return true;
-}
-
-/* What the champion needs per group: its predictor and column mapping. */
-typedef struct ChampionGroup
-{
-	bool		ready;
-	const mm_model *m;
-	mm_predictor *pred;
-	int		   *col;
-	int32	  **cat;
-} ChampionGroup;
-
-/*
- * champion_score for a grouped champion: each held-out row goes to the
- * champion's sub-model of its group (by this training's group_by values,
- * which must be the champion's group columns).  False when a row's group
- * is not in the champion, or it cannot read or predict a row.
- */
-static bool
-grouped_champion_score(MatrixRun *run, const mm_model *cm, double *score)
-{
-	ChampionGroup *cg = palloc0(sizeof(ChampionGroup) * cm->n_groups);
-	const char **keys = palloc(sizeof(char *) * Max(run->n_group, 1));
-	size_t	   *lens = palloc(sizeof(size_t) * Max(run->n_group, 1));
-	double		acc = 0;
-	int64		n = 0;
-	mm_error	err;
-
-	if ((int) cm->n_group_columns != run->n_group)
-		return false;
-	for (int g = 0; g < run->n_group; g++)
-		if (strcmp(cm->group_columns[g], run->in->group_cols[g]) != 0)
-			return false;
-	for (int64 r = 0; r < run->n; r++)
-	{
-		ChampionGroup *c;
-		int32		gi;
-		double		out;
-		double	   *x;
-		bool	   *xn;
-
-		CHECK_FOR_INTERRUPTS();
-		if (!run->is_test[r] || (run->classification && mm_matrix_row_class(run, r) < 0))
-			continue;
 		for (int g = 0; g < run->n_group; g++)
-		{
-			int32		code = run->gkey[(Size) r * run->n_group + g];
-
-			keys[g] = code < 0 ? NULL : run->gdicts[g].labels[code];
-			lens[g] = code < 0 ? 0 : run->gdicts[g].lens[code];
-		}
-		gi = mm_model_find_group(cm, keys, lens);
-		if (gi < 0)
-			return false;
-		c = &cg[gi];
-		if (!c->ready)
-		{
-			mm_encoder *enc;
-
-			c->m = cm->groups[gi].model;
-			c->col = palloc(sizeof(int) * Max(c->m->n_features, 1));
-			c->cat = palloc(sizeof(int32 *) * Max(c->m->n_features, 1));
-			mm_error_clear(&err);
-			if (mm_encoder_new(c->m, &enc, &err) != MM_OK || !map_champion(run, c->m, enc, c->col, c->cat) ||
-				mm_predictor_new(c->m, &c->pred, &err) != MM_OK)
+			if (strcmp(cm->group_columns[g], run->in->group_cols[g]) != 0)
 				return false;
-			c->ready = true;
-		}
-		x = palloc(sizeof(double) * Max(c->m->n_features, 1));
-		xn = palloc(sizeof(bool) * Max(c->m->n_features, 1));
-		for (uint32 k = 0; k < c->m->n_features; k++)
-		{
-			double		v = run->raw[(Size) r * run->p + c->col[k]];
+	}
+	for (int64 r = 0; r < run->n; r++)
+	{
+		Reader	   *rd;
+		double		out;
 
-			xn[k] = isnan(v);
-			x[k] = xn[k] ? 0 : c->cat[k] ? c->cat[k][(int32) v] : v;
-		}
-		mm_error_clear(&err);
-		if (mm_predict_row(c->pred, x, xn, &out, &err) != MM_OK)
+		CHECK_FOR_INTERRUPTS();
+		if (!run->is_test[r] || (run->classification && mm_matrix_row_class(run, r) < 0))
+			continue;
+		if ((rd = reader_for_row(run, cm, readers, r, keys, lens)) == NULL)
 			return false;
-		pfree(x);
-		pfree(xn);
+		reader_row(run, rd, r, x, xn);
+		mm_error_clear(&err);
+		if (mm_predict_row(rd->pred, x, xn, &out, &err) != MM_OK)
+			return false;
 		if (run->classification)
-			acc += strcmp(c->m->classes[(int32) out], run->label_dict.labels[(int32) run->y[r]]) == 0;
+			acc += strcmp(rd->m->classes[(int32) out], run->label_dict.labels[(int32) run->y[r]]) == 0;
 		else
 			acc += (run->y[r] - out) * (run->y[r] - out);
 		n++;
@@ -540,11 +524,7 @@ mm_matrix_score_champion(void *arg, int64 model_id, int32 champion, char **reaso
 	MatrixRun  *run = (MatrixRun *) arg;
 	bytea	   *artifact;
 	mm_model   *cm;
-	mm_encoder *cenc;
-	mm_predictor *cp;
 	mm_error	err;
-	int		   *col;
-	int32	  **cat;
 	double		ours,
 				theirs;
 	const char *metric = run->classification ? "accuracy" : "mse";
@@ -563,15 +543,9 @@ mm_matrix_score_champion(void *arg, int64 model_id, int32 champion, char **reaso
 		*reason = psprintf("version %d could not be read; kept it", champion);
 		return false;
 	}
-	col = palloc(sizeof(int) * Max(cm->n_features, 1));
-	cat = palloc(sizeof(int32 *) * Max(cm->n_features, 1));
 	if ((cm->task == MM_TASK_REGRESSION) == run->classification ||
 		cm->target == NULL || strcmp(cm->target, run->in->target) != 0 ||
-		(cm->n_groups > 0 ? !grouped_champion_score(run, cm, &theirs) :
-		(mm_encoder_new(cm, &cenc, &err) != MM_OK ||
-		!map_champion(run, cm, cenc, col, cat) ||
-		mm_predictor_new(cm, &cp, &err) != MM_OK ||
-		!champion_score(run, cm, cp, col, cat, &theirs))))
+		!champion_score(run, cm, &theirs))
 	{
 		*reason = psprintf("version %d cannot be scored on these held-out rows (another target, a feature this training did not read, or an algorithm that cannot serve); kept it",
 						   champion);
@@ -597,12 +571,10 @@ bool
 mm_matrix_model_metrics(MatrixRun *run, const mm_model *m, StringInfo out,
 						int64 *rows, double *seconds_per_row)
 {
-	int		   *col = palloc(sizeof(int) * Max(m->n_features, 1));
-	int32	  **cat = palloc(sizeof(int32 *) * Max(m->n_features, 1));
 	double	   *x = palloc(sizeof(double) * Max(m->n_features, 1));
 	bool	   *xn = palloc(sizeof(bool) * Max(m->n_features, 1));
 	int32		K = (int32) m->n_classes;
-	mm_encoder *enc;
+	Reader		rd;
 	mm_predictor *pred;
 	mm_error	err;
 	int32	   *y = NULL,
@@ -614,13 +586,12 @@ mm_matrix_model_metrics(MatrixRun *run, const mm_model *m, StringInfo out,
 			   *yhat = NULL;
 	int64		n = 0;
 	instr_time	start,
+				now,
 				spent;
 
-	mm_error_clear(&err);
-	if (mm_encoder_new(m, &enc, &err) != MM_OK || !map_champion(run, m, enc, col, cat) ||
-		mm_predictor_new(m, &pred, &err) != MM_OK ||
-		(m->n_classes > 0) != run->classification)
+	if (!reader_init(run, m, &rd) || (m->n_classes > 0) != run->classification)
 		return false;
+	pred = rd.pred;
 	if (run->classification)
 	{
 		/* the row's label -> the model's class index, or -1 */
@@ -651,26 +622,15 @@ mm_matrix_model_metrics(MatrixRun *run, const mm_model *m, StringInfo out,
 		CHECK_FOR_INTERRUPTS();
 		if (!run->is_test[r] || (run->classification && class_of_code[(int32) run->y[r]] < 0))
 			continue;
-		for (uint32 k = 0; k < m->n_features; k++)
-		{
-			double		v = run->raw[(Size) r * run->p + col[k]];
-
-			xn[k] = isnan(v);
-			x[k] = xn[k] ? 0 : cat[k] ? cat[k][(int32) v] : v;
-		}
+		reader_row(run, &rd, r, x, xn);
 		INSTR_TIME_SET_CURRENT(start);
 		if (run->classification)
 			st = mm_predict_class(pred, x, xn, &cls[n], proba ? proba + (Size) n * K : NULL,
 								  &score[n], &err);
 		else
 			st = mm_predict_row(pred, x, xn, &yhat[n], &err);
-		INSTR_TIME_ACCUM_DIFF(spent, start, start);
-		{
-			instr_time	now;
-
-			INSTR_TIME_SET_CURRENT(now);
-			INSTR_TIME_ACCUM_DIFF(spent, now, start);
-		}
+		INSTR_TIME_SET_CURRENT(now);
+		INSTR_TIME_ACCUM_DIFF(spent, now, start);
 		if (st != MM_OK)
 			return false;
 		if (run->classification)
@@ -693,31 +653,7 @@ mm_matrix_model_metrics(MatrixRun *run, const mm_model *m, StringInfo out,
 		mm_class_metrics_free(&cm);
 	}
 	else
-	{
-		double		sse = 0,
-					sae = 0,
-					sum = 0,
-					sst = 0;
-
-		for (int64 i = 0; i < n; i++)
-			sum += yv[i];
-		for (int64 i = 0; i < n; i++)
-		{
-			sse += (yv[i] - yhat[i]) * (yv[i] - yhat[i]);
-			sae += fabs(yv[i] - yhat[i]);
-			sst += (yv[i] - sum / n) * (yv[i] - sum / n);
-		}
-		appendStringInfo(out, "{\"rows\": " INT64_FORMAT ", \"mse\": ", n);
-		mm_json_number(out, sse / n);
-		appendStringInfoString(out, ", \"rmse\": ");
-		mm_json_number(out, sqrt(sse / n));
-		appendStringInfoString(out, ", \"mae\": ");
-		mm_json_number(out, sae / n);
-		appendStringInfoString(out, ", \"r2\": ");
-		mm_json_number(out, sst > 0 ? 1.0 - sse / sst : NAN);
-		appendStringInfoChar(out, '}');
-	}
+		regression_metrics_json(out, yv, yhat, NULL, false, n);
 	mm_predictor_free(pred);
-	mm_encoder_free(enc);
 	return true;
 }
